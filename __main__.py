@@ -1,0 +1,166 @@
+"""truecaller-backend on ECS Fargate, wired in the order of the deployment notes:
+config -> network -> registry/image -> secrets -> load balancer -> cluster -> migration task
+-> service -> exports."""
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.cluster import Cluster, ClusterArgs
+from infra.config import load_config
+from infra.containers import (
+    APP_CONTAINER,
+    APP_LOG_PREFIX,
+    MIGRATION_CONTAINER,
+    MIGRATION_LOG_PREFIX,
+    ContainerSpec,
+)
+from infra.load_balancer import LoadBalancer, LoadBalancerArgs
+from infra.migration import MigrationTask, MigrationTaskArgs
+from infra.network import Network, NetworkArgs
+from infra.registry import Registry, RegistryArgs
+from infra.secrets import Secrets, SecretsArgs
+from infra.service import Service, ServiceArgs
+
+cfg = load_config()  # validates everything before a single resource is registered
+region = aws.get_region_output().region
+
+network = Network(
+    "network",
+    NetworkArgs(name=cfg.name, cidr_block=cfg.vpc_cidr, az_count=cfg.az_count, nat_mode=cfg.nat_mode, tags=cfg.tags),
+)
+
+registry = Registry(
+    "registry",
+    RegistryArgs(
+        name=cfg.name,
+        image_context=cfg.image_context,
+        dockerfile=cfg.dockerfile,
+        platform=cfg.docker_platform,
+        keep_images=cfg.ecr_keep_images,
+        force_delete=not cfg.protect,
+        image_override=cfg.image_override,
+        tags=cfg.tags,
+    ),
+)
+
+secrets = Secrets(
+    "secrets",
+    SecretsArgs(
+        project=cfg.project, stack=cfg.stack, managed_values=cfg.secret_values, protect=cfg.protect, tags=cfg.tags
+    ),
+)
+
+load_balancer = LoadBalancer(
+    "load-balancer",
+    LoadBalancerArgs(
+        name=cfg.name,
+        vpc_id=network.vpc_id,
+        vpc_cidr=cfg.vpc_cidr,
+        public_subnet_ids=network.public_subnet_ids,
+        container_port=cfg.container_port,
+        health_check_path=cfg.health_check_path,
+        health_check_interval_seconds=cfg.health_check_interval_seconds,
+        healthy_threshold_count=cfg.healthy_threshold_count,
+        unhealthy_threshold_count=cfg.unhealthy_threshold_count,
+        deregistration_delay_seconds=cfg.deregistration_delay_seconds,
+        certificate_arn=cfg.certificate_arn,
+        deletion_protection=cfg.protect,
+        tags=cfg.tags,
+    ),
+)
+
+cluster = Cluster(
+    "cluster",
+    ClusterArgs(
+        name=cfg.name,
+        vpc_id=network.vpc_id,
+        container_port=cfg.container_port,
+        load_balancer_security_group_id=load_balancer.security_group_id,
+        repository_arn=registry.repository_arn,
+        secret_arns=list(secrets.arns.values()),
+        log_retention_days=cfg.log_retention_days,
+        capacity_provider=cfg.capacity_provider,
+        tags=cfg.tags,
+    ),
+)
+
+container = ContainerSpec(
+    image=registry.image_ref,
+    region=region,
+    log_group_name=cluster.log_group_name,
+    secret_arns=secrets.arns,
+    secret_env_names=secrets.env_names,
+    container_port=cfg.container_port,
+    health_check_path=cfg.health_check_path,
+    start_period_seconds=min(cfg.health_check_grace_period_seconds, 300),
+)
+
+migration = MigrationTask(
+    "migration",
+    MigrationTaskArgs(
+        family=f"{cfg.name}-migrate",
+        cpu=cfg.cpu,
+        memory=cfg.memory,
+        cpu_architecture=cfg.ecs_cpu_architecture,
+        execution_role_arn=cluster.execution_role.arn,
+        task_role_arn=cluster.task_role.arn,
+        container=container,
+        tags=cfg.tags,
+    ),
+)
+
+service = Service(
+    "service",
+    ServiceArgs(
+        name=cfg.name,
+        cluster_arn=cluster.cluster_arn,
+        cpu=cfg.cpu,
+        memory=cfg.memory,
+        cpu_architecture=cfg.ecs_cpu_architecture,
+        capacity_provider=cfg.capacity_provider,
+        desired_count=cfg.desired_count,
+        execution_role_arn=cluster.execution_role.arn,
+        task_role_arn=cluster.task_role.arn,
+        container=container,
+        subnet_ids=network.task_subnet_ids,
+        assign_public_ip=network.tasks_need_public_ip,
+        security_group_id=cluster.task_security_group_id,
+        target_group_arn=load_balancer.target_group_arn,
+        container_port=cfg.container_port,
+        minimum_healthy_percent=cfg.deployment_minimum_healthy_percent,
+        maximum_percent=cfg.deployment_maximum_percent,
+        health_check_grace_period_seconds=cfg.health_check_grace_period_seconds,
+        deployment_alarm_names=[],
+        tags=cfg.tags,
+        depends_on=[load_balancer.forwarding_listener, cluster.capacity_providers, *secrets.versions],
+    ),
+)
+
+pulumi.export("url", load_balancer.url)
+pulumi.export("healthUrl", load_balancer.url.apply(lambda url: url + cfg.health_check_path))
+pulumi.export("albDnsName", load_balancer.dns_name)
+pulumi.export("ecrRepositoryUrl", registry.repository_url)
+pulumi.export("ecrRepositoryName", registry.repository_name)
+pulumi.export("image", registry.image_ref)
+pulumi.export("imageDigest", registry.image_digest)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("serviceName", service.service_name)
+pulumi.export("containerName", APP_CONTAINER)
+pulumi.export("taskDefinitionArn", service.task_definition_arn)
+pulumi.export("taskDefinitionFamily", service.task_definition_family)
+pulumi.export("migrationTaskDefinitionArn", migration.task_definition_arn)
+pulumi.export("migrationTaskDefinitionFamily", migration.family)
+pulumi.export("migrationContainerName", MIGRATION_CONTAINER)
+pulumi.export("taskSubnetIds", network.task_subnet_ids)
+pulumi.export("privateSubnetIds", network.private_subnet_ids)
+pulumi.export("taskAssignPublicIp", network.tasks_need_public_ip)
+pulumi.export("taskSecurityGroupId", cluster.task_security_group_id)
+pulumi.export("logGroupName", cluster.log_group_name)
+pulumi.export("appLogStreamPrefix", APP_LOG_PREFIX)
+pulumi.export("migrationLogStreamPrefix", MIGRATION_LOG_PREFIX)
+pulumi.export("targetGroupArn", load_balancer.target_group_arn)
+pulumi.export("secretNames", secrets.names)
+pulumi.export("secretArns", secrets.arns)
+pulumi.export("secretsMode", cfg.secrets_mode)
+pulumi.export("region", region)
+pulumi.export("protected", cfg.protect)

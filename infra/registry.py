@@ -1,0 +1,116 @@
+"""ECR repository and the application image, built by pulumi-docker and pinned by digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+# Never part of the image (see app/.dockerignore): keeps the content tag stable across local builds.
+_IGNORED_DIRS = {"node_modules", "dist", ".git", "coverage"}
+
+
+def content_tag(context: Path, dockerfile: Path) -> str:
+    """A tag derived from the build inputs, so immutable tags never collide and equal inputs
+    give the same tag."""
+    digest = hashlib.sha256(dockerfile.read_bytes())
+    for path in sorted(context.rglob("*")):
+        relative = path.relative_to(context)
+        if path.is_dir() or _IGNORED_DIRS.intersection(relative.parts):
+            continue
+        digest.update(str(relative).encode())
+        digest.update(path.read_bytes())
+    return "src-" + digest.hexdigest()[:16]
+
+
+def lifecycle_policy(keep_images: int) -> str:
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Keep the last {keep_images} images",
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_images,
+                    },
+                    "action": {"type": "expire"},
+                }
+            ]
+        }
+    )
+
+
+@dataclass
+class RegistryArgs:
+    name: str
+    image_context: str
+    dockerfile: str
+    platform: str  # linux/amd64 | linux/arm64
+    keep_images: int
+    force_delete: bool
+    image_override: str  # digest reference replacing the built image, or ""
+    tags: dict[str, str]
+
+
+class Registry(pulumi.ComponentResource):
+    repository_url: pulumi.Output[str]
+    image_ref: pulumi.Output[str]  # <repository>@sha256:<digest>
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("truecaller:infra:Registry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.repository = aws.ecr.Repository(
+            "repository",
+            name=args.name,
+            image_scanning_configuration={"scan_on_push": True},
+            image_tag_mutability="IMMUTABLE",
+            force_delete=args.force_delete,
+            tags=args.tags,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            "keep-recent",
+            repository=self.repository.name,
+            policy=lifecycle_policy(args.keep_images),
+            opts=child,
+        )
+
+        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+        tag = content_tag(Path(args.image_context), Path(args.dockerfile))
+        self.image = docker.Image(
+            "image",
+            image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
+            build=docker.DockerBuildArgs(
+                context=args.image_context,
+                dockerfile=args.dockerfile,
+                platform=args.platform,
+            ),
+            registry=docker.RegistryArgs(
+                server=self.repository.repository_url,
+                username=token.user_name,
+                password=pulumi.Output.secret(token.password),
+            ),
+            opts=child,
+        )
+
+        self.repository_url = self.repository.repository_url
+        self.repository_name = self.repository.name
+        self.repository_arn = self.repository.arn
+        # Task definitions must name an immutable digest, never a tag: a rollback or a scale-out
+        # then always runs exactly the bytes that were tested.
+        self.image_ref = (
+            pulumi.Output.from_input(args.image_override) if args.image_override else self.image.repo_digest
+        )
+        self.image_digest = self.image_ref.apply(lambda ref: ref.split("@", 1)[1] if "@" in ref else ref)
+
+        self.register_outputs(
+            {"repositoryUrl": self.repository_url, "imageRef": self.image_ref}
+        )
