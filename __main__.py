@@ -1,10 +1,12 @@
 """truecaller-backend on ECS Fargate, wired in the order of the deployment notes:
 config -> network -> registry/image -> secrets -> load balancer -> cluster -> migration task
--> service -> exports."""
+-> observability (its error-rate alarms guard the service's deployments) -> service -> autoscaling
+-> exports."""
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.autoscaling import Autoscaling, AutoscalingArgs
 from infra.cluster import Cluster, ClusterArgs
 from infra.config import load_config
 from infra.containers import (
@@ -17,6 +19,7 @@ from infra.containers import (
 from infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.migration import MigrationTask, MigrationTaskArgs
 from infra.network import Network, NetworkArgs
+from infra.observability import Observability, ObservabilityArgs
 from infra.registry import Registry, RegistryArgs
 from infra.secrets import Secrets, SecretsArgs
 from infra.service import Service, ServiceArgs
@@ -109,6 +112,18 @@ migration = MigrationTask(
     ),
 )
 
+observability = Observability(
+    "observability",
+    ObservabilityArgs(
+        name=cfg.name,
+        region=region,
+        load_balancer_arn_suffix=load_balancer.arn_suffix,
+        target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+        alarm_email=cfg.alarm_email,
+        tags=cfg.tags,
+    ),
+)
+
 service = Service(
     "service",
     ServiceArgs(
@@ -130,9 +145,24 @@ service = Service(
         minimum_healthy_percent=cfg.deployment_minimum_healthy_percent,
         maximum_percent=cfg.deployment_maximum_percent,
         health_check_grace_period_seconds=cfg.health_check_grace_period_seconds,
-        deployment_alarm_names=[],
+        deployment_alarm_names=observability.deployment_alarm_names,
         tags=cfg.tags,
         depends_on=[load_balancer.forwarding_listener, cluster.capacity_providers, *secrets.versions],
+    ),
+)
+
+Autoscaling(
+    "autoscaling",
+    AutoscalingArgs(
+        cluster_name=cluster.cluster_name,
+        service_name=service.service_name,
+        min_count=cfg.desired_count,
+        max_count=cfg.autoscaling_max_count,
+        cpu_target_percent=cfg.autoscaling_cpu_target_percent,
+        requests_per_target=cfg.autoscaling_requests_per_target,
+        load_balancer_arn_suffix=load_balancer.arn_suffix,
+        target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+        tags=cfg.tags,
     ),
 )
 
@@ -164,3 +194,5 @@ pulumi.export("secretArns", secrets.arns)
 pulumi.export("secretsMode", cfg.secrets_mode)
 pulumi.export("region", region)
 pulumi.export("protected", cfg.protect)
+pulumi.export("dashboardUrl", observability.dashboard_url)
+pulumi.export("alarmTopicArn", observability.topic_arn)
