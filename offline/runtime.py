@@ -41,6 +41,7 @@ class PlannedResource:
     urn: str
     type: str
     name: str
+    id: str | None
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     parent: str | None
@@ -374,6 +375,10 @@ def evaluate_stack(
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"))))
             root = pulumi.runtime.settings.get_root_resource()
             outputs = {name: _resolve(value) for name, value in (root.outputs if root else {}).items()}
+        except Exception as exc:
+            # Lets callers prove that a configuration error stopped the program before any resource.
+            exc.registered_urns = list(monitor.order)
+            raise
         finally:
             os.chdir(previous_cwd)
 
@@ -386,6 +391,7 @@ def evaluate_stack(
                 urn=urn,
                 type=request.type,
                 name=request.name,
+                id=registration.id if registration else None,
                 inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
                 outputs=dict(registration.state) if registration else {},
                 parent=request.parent or None,

@@ -1,0 +1,87 @@
+"""`make plan`: the stack's planned resources, offline.
+
+    python -m offline.plan [--stack prod] [--json]
+
+Evaluates the real program under Pulumi's mock runtime with the stack's real config files and
+prints the planned resources with their key settings. Exit codes: 0 ok, 2 configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import pulumi
+
+from offline.runtime import PlannedStack, StackFileError, evaluate_stack
+from offline.summary import describe, redact
+
+
+def plan_document(planned: PlannedStack) -> dict[str, Any]:
+    """The machine-readable plan (secrets redacted)."""
+    return {
+        "project": planned.project,
+        "stack": planned.stack,
+        "region": planned.region,
+        "notes": planned.notes,
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "protect": r.protect,
+                "summary": describe(r),
+                "inputs": redact(r.inputs),
+            }
+            for r in planned.resources
+            if r.custom
+        ],
+        "outputs": redact(planned.outputs),
+    }
+
+
+def format_plan(planned: PlannedStack) -> str:
+    custom = [r for r in planned.resources if r.custom]
+    components = [r for r in planned.resources if not r.custom]
+    lines = [f"Stack {planned.project}/{planned.stack} in {planned.region}: {len(custom)} resources", ""]
+    for component in components:
+        children = sorted((r for r in custom if r.parent == component.urn), key=lambda r: (r.type, r.name))
+        lines.append(f"{component.name} ({component.type.split(':')[-1]}, {len(children)} resources)")
+        type_width = max((len(r.type.split(":")[-1]) for r in children), default=0)
+        name_width = max((len(r.name) for r in children), default=0)
+        for r in children:
+            flag = " [protected]" if r.protect else ""
+            lines.append(f"  {r.type.split(':')[-1]:<{type_width}}  {r.name:<{name_width}}  {describe(r)}{flag}")
+        lines.append("")
+    lines.append("Outputs")
+    for key, value in redact(planned.outputs).items():
+        lines.append(f"  {key}: {json.dumps(value) if not isinstance(value, str) else value}")
+    if planned.notes:
+        lines += ["", "Before `pulumi up`:"] + [f"  - {note}" for note in planned.notes]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__.splitlines()[0])
+    parser.add_argument("-s", "--stack", default="prod")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+
+    try:
+        planned = evaluate_stack(args.stack)
+    except (StackFileError, pulumi.RunError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    if args.json:
+        print(json.dumps(plan_document(planned), indent=2, default=str))
+    else:
+        print(format_plan(planned))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Shared fixtures: the real stacks evaluated once per session under Pulumi's mock runtime."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from offline.runtime import PlannedResource, PlannedStack, evaluate_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ("prod", "staging")
+
+
+@pytest.fixture(scope="session")
+def planned() -> dict[str, PlannedStack]:
+    return {stack: evaluate_stack(stack) for stack in STACKS}
+
+
+@pytest.fixture(scope="session", params=STACKS)
+def stack_plan(request, planned) -> PlannedStack:
+    return planned[request.param]
+
+
+@pytest.fixture(scope="session")
+def prod(planned) -> PlannedStack:
+    return planned["prod"]
+
+
+@pytest.fixture(scope="session")
+def staging(planned) -> PlannedStack:
+    return planned["staging"]
+
+
+def containers(task_definition: PlannedResource) -> list[dict]:
+    return json.loads(task_definition.inputs["containerDefinitions"])
+
+
+def app_task(plan: PlannedStack) -> PlannedResource:
+    return plan.one("aws:ecs/taskDefinition:TaskDefinition", "app")
+
+
+def migration_task(plan: PlannedStack) -> PlannedResource:
+    return plan.one("aws:ecs/taskDefinition:TaskDefinition", "migration")
+
+
+def by_id(plan: PlannedStack, type_token: str, resource_id: str) -> PlannedResource:
+    """Find a resource by the physical ID the mocks gave it (as other resources reference it)."""
+    for r in plan.of_type(type_token):
+        if resource_id in (r.id, r.outputs.get("arn")):
+            return r
+    raise LookupError(f"no {type_token} with id {resource_id}")
