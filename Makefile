@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make plan` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK ?= prod
+
+.PHONY: help setup plan plan-json test lint app-build docs clean
+
+help:
+	@echo "make plan [STACK=prod|staging]   offline plan: resources, policy results, cost (no AWS, no CLI)"
+	@echo "make plan-json [STACK=...]       the same as JSON"
+	@echo "make test                        lint + all tests"
+	@echo "make docs                        regenerate the README's generated tables"
+
+# The virtualenv is the one Pulumi.yaml names, so `pulumi up` and these targets share it.
+$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed app-build
+
+app/node_modules/.package-lock.json: app/package.json app/package-lock.json
+	# --ignore-scripts: Prisma's postinstall downloads engines; the Docker build does that step.
+	cd app && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+app/dist/src/main.js: app/node_modules/.package-lock.json $(shell find app/src -type f 2>/dev/null) app/tsconfig.json
+	cd app && npm run build
+
+app-build: app/dist/src/main.js
+
+plan: $(VENV)/.installed
+	$(PY) -m offline.plan --stack $(STACK)
+
+plan-json: $(VENV)/.installed
+	$(PY) -m offline.plan --stack $(STACK) --json
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+test: setup lint
+	$(PY) -m pytest
+
+docs: $(VENV)/.installed
+	$(PY) -m offline.docs --write README.md
+
+clean:
+	rm -rf $(VENV) app/node_modules app/dist .pytest_cache .ruff_cache

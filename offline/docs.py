@@ -1,0 +1,63 @@
+"""Generated README sections, so the docs cannot drift from the code.
+
+    python -m offline.docs --check README.md   # exit 1 when a generated block is stale
+    python -m offline.docs --write README.md   # rewrite the generated blocks
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from infra.config import SECRET_SPECS, SETTINGS
+
+
+def config_table() -> str:
+    rows = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        default = ("true" if s.default else "false") if isinstance(s.default, bool) else s.default
+        default = f"`{default}`" if default != "" else "(empty)"
+        rows.append(f"| `{s.key}` | {s.type} | {default} | {s.description.replace('|', '/')} |")
+    for _env, config_key in SECRET_SPECS.values():
+        rows.append(
+            f"| `{config_key}` | secret string | (none) | Value of `{_env}` in `managed` secrets mode: "
+            f"`pulumi config set --secret {config_key} ...` |"
+        )
+    return "\n".join(rows)
+
+
+GENERATORS: dict[str, Callable[[], str]] = {"config-table": config_table}
+
+
+def render(text: str, generators: dict[str, Callable[[], str]] = GENERATORS) -> str:
+    for marker, generate in generators.items():
+        pattern = re.compile(rf"(<!-- {marker}:start -->\n)(?:.*?\n)?(<!-- {marker}:end -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"README has no <!-- {marker}:start --> ... <!-- {marker}:end --> block")
+        text = pattern.sub(lambda m, g=generate: m.group(1) + g() + "\n" + m.group(2), text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.docs")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--check", metavar="README", type=Path)
+    action.add_argument("--write", metavar="README", type=Path)
+    args = parser.parse_args(argv)
+    path = args.check or args.write
+    current = path.read_text()
+    fresh = render(current)
+    if args.write:
+        path.write_text(fresh)
+        return 0
+    if fresh != current:
+        print(f"{path} is stale: run `make docs`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
