@@ -1,0 +1,68 @@
+"""`make plan`: the offline plan printed for people and for machines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from offline.plan import main
+from offline.runtime import SECRET_PLACEHOLDER
+from tests.conftest import ROOT
+
+
+def test_plan_lists_resources_with_their_key_settings(capsys):
+    assert main(["--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Stack truecaller-backend/prod in eu-central-1: ")
+    for expected in (
+        "LogGroup", "/ecs/truecaller-backend-prod retention=7d",
+        "rolling=100/200 grace=120s circuitBreaker=True/rollback=True",
+        "truecaller-backend/prod/database-url recoveryWindow=30d protect=True [protected]",
+        "cmd=npx prisma migrate deploy",
+        "health=/api/health matcher=200",
+        "pulumi config set --secret databaseUrl '<value>' -s prod",
+    ):
+        assert expected in out, expected
+    assert SECRET_PLACEHOLDER not in out
+
+
+def test_plan_json_is_complete_and_redacts_secrets(capsys, prod):
+    assert main(["--stack", "prod", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert len(document["resources"]) == len([r for r in prod.resources if r.custom])
+    assert document["outputs"]["serviceName"] == "truecaller-backend-prod"
+    text = json.dumps(document)
+    assert SECRET_PLACEHOLDER not in text and "offline-password" not in text
+    assert text.count('"[secret]"') >= 5  # four secret versions and the registry credentials
+
+
+@pytest.fixture
+def broken_project(tmp_path):
+    for name in ("Pulumi.yaml", "__main__.py", "infra", "app", "Dockerfile"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "Pulumi.broken.yaml").write_text(
+        "config:\n  aws:region: eu-central-1\n  truecaller-backend:logRetentionDays: 0\n"
+        "  truecaller-backend:natMode: two\n"
+    )
+    return tmp_path
+
+
+def test_plan_exits_2_and_names_every_bad_key(broken_project, capsys):
+    assert main(["--stack", "broken", "--project-dir", str(broken_project)]) == 2
+    err = capsys.readouterr().err
+    assert "truecaller-backend:logRetentionDays = '0' is invalid" in err
+    assert "truecaller-backend:natMode = 'two' is invalid" in err
+
+
+def test_plan_runs_as_make_plan_does_for_staging():
+    result = subprocess.run(
+        [sys.executable, "-m", "offline.plan", "--stack", "staging"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Stack truecaller-backend/staging" in result.stdout
+    assert "FARGATE_SPOT publicIp=True" in result.stdout
