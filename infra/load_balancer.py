@@ -8,7 +8,6 @@ import pulumi
 import pulumi_aws as aws
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-ANYWHERE = {"cidr_ipv4": "0.0.0.0/0", "cidr_ipv6": "::/0"}
 
 
 @dataclass

@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from offline.runtime import PlannedStack, StackFileError, evaluate_stack
+from offline.runtime import PROJECT_DIR, PlannedStack, StackFileError, evaluate_stack
 from offline.summary import describe, redact
 
 
@@ -68,10 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__.splitlines()[0])
     parser.add_argument("-s", "--stack", default="prod")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="the Pulumi project (default: this repo)")
     args = parser.parse_args(argv)
 
     try:
-        planned = evaluate_stack(args.stack)
+        planned = evaluate_stack(args.stack, project_dir=args.project_dir.resolve())
     except (StackFileError, pulumi.RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
