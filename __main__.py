@@ -15,6 +15,7 @@ from infra.containers import (
     MIGRATION_CONTAINER,
     MIGRATION_LOG_PREFIX,
     ContainerSpec,
+    TaskSize,
 )
 from infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.migration import MigrationTask, MigrationTaskArgs
@@ -97,14 +98,13 @@ container = ContainerSpec(
     health_check_path=cfg.health_check_path,
     start_period_seconds=min(cfg.health_check_grace_period_seconds, 300),
 )
+task_size = TaskSize(cpu=cfg.cpu, memory=cfg.memory, cpu_architecture=cfg.ecs_cpu_architecture)
 
 migration = MigrationTask(
     "migration",
     MigrationTaskArgs(
         family=f"{cfg.name}-migrate",
-        cpu=cfg.cpu,
-        memory=cfg.memory,
-        cpu_architecture=cfg.ecs_cpu_architecture,
+        size=task_size,
         execution_role_arn=cluster.execution_role.arn,
         task_role_arn=cluster.task_role.arn,
         container=container,
@@ -129,9 +129,7 @@ service = Service(
     ServiceArgs(
         name=cfg.name,
         cluster_arn=cluster.cluster_arn,
-        cpu=cfg.cpu,
-        memory=cfg.memory,
-        cpu_architecture=cfg.ecs_cpu_architecture,
+        size=task_size,
         capacity_provider=cfg.capacity_provider,
         desired_count=cfg.desired_count,
         execution_role_arn=cluster.execution_role.arn,

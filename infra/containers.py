@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 APP_CONTAINER = "app"
 MIGRATION_CONTAINER = "migrate"
@@ -123,4 +124,39 @@ def migration_container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
             environment=[{"name": "NODE_ENV", "value": "production"}],
             extra={"command": MIGRATION_COMMAND},
         ),
+    )
+
+
+@dataclass
+class TaskSize:
+    cpu: int
+    memory: int
+    cpu_architecture: str  # ECS value: X86_64 | ARM64
+
+
+def fargate_task_definition(
+    logical_name: str,
+    family: str,
+    size: TaskSize,
+    execution_role_arn: pulumi.Input[str],
+    task_role_arn: pulumi.Input[str],
+    container_definitions: pulumi.Input[str],
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> aws.ecs.TaskDefinition:
+    """An awsvpc Fargate task definition; the service's and the migration task's differ only in
+    family and containers."""
+    return aws.ecs.TaskDefinition(
+        logical_name,
+        family=family,
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu=str(size.cpu),
+        memory=str(size.memory),
+        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": size.cpu_architecture},
+        execution_role_arn=execution_role_arn,
+        task_role_arn=task_role_arn,
+        container_definitions=container_definitions,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -9,17 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
-from infra.containers import ContainerSpec, migration_container_definitions
+from infra.containers import ContainerSpec, TaskSize, fargate_task_definition, migration_container_definitions
 
 
 @dataclass
 class MigrationTaskArgs:
     family: str
-    cpu: int
-    memory: int
-    cpu_architecture: str  # ECS value: X86_64 | ARM64
+    size: TaskSize
     execution_role_arn: pulumi.Input[str]
     task_role_arn: pulumi.Input[str]
     container: ContainerSpec
@@ -32,19 +29,15 @@ class MigrationTask(pulumi.ComponentResource):
     def __init__(self, name: str, args: MigrationTaskArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("truecaller:infra:MigrationTask", name, None, opts)
 
-        self.task_definition = aws.ecs.TaskDefinition(
+        self.task_definition = fargate_task_definition(
             "migration",
             family=args.family,
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": args.cpu_architecture},
+            size=args.size,
             execution_role_arn=args.execution_role_arn,
             task_role_arn=args.task_role_arn,
             container_definitions=migration_container_definitions(args.container),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            parent=self,
         )
         self.task_definition_arn = self.task_definition.arn
         self.family = self.task_definition.family

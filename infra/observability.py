@@ -222,32 +222,23 @@ class Observability(pulumi.ComponentResource):
             threshold=P95_LATENCY_SECONDS,
             treat_missing_data="notBreaching",
         )
-        self.cpu = alarm(
-            "cpu-high",
-            f"Service CPU above {UTILISATION_PERCENT}% for 5 minutes",
-            namespace="AWS/ECS",
-            metric_name="CPUUtilization",
-            dimensions=ecs_dims,
-            statistic="Average",
-            period=PERIOD_SECONDS,
-            evaluation_periods=5,
-            comparison_operator="GreaterThanThreshold",
-            threshold=UTILISATION_PERCENT,
-            treat_missing_data="missing",
-        )
-        self.memory = alarm(
-            "memory-high",
-            f"Service memory above {UTILISATION_PERCENT}% for 5 minutes",
-            namespace="AWS/ECS",
-            metric_name="MemoryUtilization",
-            dimensions=ecs_dims,
-            statistic="Average",
-            period=PERIOD_SECONDS,
-            evaluation_periods=5,
-            comparison_operator="GreaterThanThreshold",
-            threshold=UTILISATION_PERCENT,
-            treat_missing_data="missing",
-        )
+        def utilisation(logical: str, resource: str, metric_name: str) -> aws.cloudwatch.MetricAlarm:
+            return alarm(
+                logical,
+                f"Service {resource} above {UTILISATION_PERCENT}% for 5 minutes",
+                namespace="AWS/ECS",
+                metric_name=metric_name,
+                dimensions=ecs_dims,
+                statistic="Average",
+                period=PERIOD_SECONDS,
+                evaluation_periods=5,
+                comparison_operator="GreaterThanThreshold",
+                threshold=UTILISATION_PERCENT,
+                treat_missing_data="missing",
+            )
+
+        self.cpu = utilisation("cpu-high", "CPU", "CPUUtilization")
+        self.memory = utilisation("memory-high", "memory", "MemoryUtilization")
 
         def insights(query_id: str, metric_name: str) -> dict:
             return {

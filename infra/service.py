@@ -8,16 +8,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from infra.containers import APP_CONTAINER, ContainerSpec, app_container_definitions
+from infra.containers import APP_CONTAINER, ContainerSpec, TaskSize, app_container_definitions, fargate_task_definition
 
 
 @dataclass
 class ServiceArgs:
     name: str
     cluster_arn: pulumi.Input[str]
-    cpu: int
-    memory: int
-    cpu_architecture: str  # ECS value: X86_64 | ARM64
+    size: TaskSize
     capacity_provider: str
     desired_count: int
     execution_role_arn: pulumi.Input[str]
@@ -45,19 +43,15 @@ class Service(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("truecaller:infra:Service", name, None, opts)
 
-        self.task_definition = aws.ecs.TaskDefinition(
+        self.task_definition = fargate_task_definition(
             "app",
             family=args.name,
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": args.cpu_architecture},
+            size=args.size,
             execution_role_arn=args.execution_role_arn,
             task_role_arn=args.task_role_arn,
             container_definitions=app_container_definitions(args.container),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            parent=self,
         )
 
         self.service = aws.ecs.Service(
