@@ -49,6 +49,10 @@ class PlannedResource:
     ignore_changes: list[str]
     dependencies: list[str]
     custom: bool
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # The inputs exactly as the engine received them (secrets wrapped, unknowns as the sentinel):
+    # what an analyzer is sent.
+    raw_inputs: Any = None
 
 
 @dataclass
@@ -399,6 +403,8 @@ def evaluate_stack(
                 ignore_changes=list(request.ignoreChanges),
                 dependencies=list(request.dependencies),
                 custom=bool(request.custom),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                raw_inputs=request.object,
             )
         )
     return PlannedStack(
