@@ -39,7 +39,8 @@ class Secrets(pulumi.ComponentResource):
                 name=f"{args.project}/{args.stack}/{key}",
                 description=f"{env_name} for {args.project} ({args.stack})",
                 recovery_window_in_days=RECOVERY_WINDOW_DAYS,
-                tags=args.tags,
+                # Tells the policy pack this secret is populated out of band, not forgotten.
+                tags=args.tags if config_key in args.managed_values else {**args.tags, "secret-source": "external"},
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             if config_key in args.managed_values:

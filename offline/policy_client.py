@@ -1,0 +1,176 @@
+"""Run the policy pack over a planned stack exactly as the Pulumi CLI does.
+
+The CLI's Python language host starts a pack as ``python -u -m pulumi.policy <engine> <pack dir>``
+with the pack folder as working directory and the stack's project, name and config in the
+environment; the pack prints its gRPC port and serves the Analyzer protocol. This client does the
+same, then sends ``GetAnalyzerInfo``, ``ConfigureStack``, ``Configure`` (the policy-pack config
+file, as ``--policy-pack-config`` would), one ``Analyze`` per resource (its inputs) and one
+``AnalyzeStack`` (every resource's state).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from offline.runtime import PROJECT_DIR, PlannedStack
+
+PACK_DIR = PROJECT_DIR / "policies"
+LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
+          "disabled": analyzer_pb2.DISABLED, "remediate": analyzer_pb2.REMEDIATE}
+LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    policy: str
+    level: str  # advisory | mandatory | remediate
+    message: str
+    urn: str
+    description: str
+
+
+def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    json_format.ParseDict(json.loads(json.dumps(value, default=str)), struct)
+    return struct
+
+
+def policy_config_request(config: Mapping[str, Any], policy_names: list[str]) -> analyzer_pb2.ConfigureAnalyzerRequest:
+    """The CLI's --policy-pack-config format: {"all": level, "<policy>": level | {"enforcementLevel": ..., ...}}."""
+    entries: dict[str, analyzer_pb2.PolicyConfig] = {}
+    default_level = config.get("all")
+    for name in policy_names:
+        value = config.get(name, default_level)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            level, properties = value, {}
+        else:
+            properties = {k: v for k, v in value.items() if k != "enforcementLevel"}
+            level = value.get("enforcementLevel", default_level or "advisory")
+        if level not in LEVELS:
+            raise ValueError(f"policy config for {name!r}: enforcement level {level!r} is not one of {sorted(LEVELS)}")
+        entries[name] = analyzer_pb2.PolicyConfig(enforcementLevel=LEVELS[level], properties=to_struct(properties))
+    unknown = set(config) - set(policy_names) - {"all"}
+    if unknown:
+        raise ValueError(f"policy config names unknown policies {sorted(unknown)}; the pack has {policy_names}")
+    return analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries)
+
+
+class PolicyPackServer:
+    """The pack started as the CLI starts it; use as a context manager."""
+
+    def __init__(self, planned: PlannedStack | None = None, pack_dir: Path = PACK_DIR, env: dict | None = None):
+        self.pack_dir = pack_dir
+        self.environment = dict(os.environ)
+        if planned is not None:
+            self.environment.update(
+                PULUMI_PROJECT=planned.project,
+                PULUMI_STACK=planned.stack,
+                PULUMI_DRY_RUN="true" if planned.preview else "false",
+                PULUMI_CONFIG=json.dumps({k: v for k, v in planned.config.items() if k not in planned.secret_keys}),
+            )
+        self.environment.update(env or {})
+        self.process: subprocess.Popen | None = None
+        self.channel: grpc.Channel | None = None
+
+    def __enter__(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(self.pack_dir)],
+            cwd=self.pack_dir, env=self.environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        line = self.process.stdout.readline().strip()
+        if not line.isdigit():
+            self.process.kill()
+            raise RuntimeError(f"policy pack did not print a port: {line!r}\n{self.process.stderr.read()}")
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
+        grpc.channel_ready_future(self.channel).result(timeout=15)
+        return analyzer_pb2_grpc.AnalyzerStub(self.channel)
+
+    def __exit__(self, *exc_info) -> None:
+        if self.channel:
+            self.channel.close()
+        if self.process:
+            self.process.kill()
+            self.process.communicate()
+
+
+def _diagnostics(response, descriptions: dict[str, str]) -> list[Diagnostic]:
+    return [
+        Diagnostic(d.policyName, LEVEL_NAMES.get(d.enforcementLevel, "advisory"), d.message, d.urn,
+                   descriptions.get(d.policyName, d.description))
+        for d in response.diagnostics
+    ]
+
+
+def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
+            config: Mapping[str, Any] | None = None) -> list[Diagnostic]:
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    names = [p.name for p in info.policies]
+    descriptions = {p.name: p.description for p in info.policies}
+    stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(stack=planned.stack, project=planned.project))
+    if config:
+        stub.Configure(policy_config_request(config, names))
+
+    found: list[Diagnostic] = []
+    custom = [r for r in planned.resources if r.custom]
+    for resource in custom:
+        request = analyzer_pb2.AnalyzeRequest(
+            type=resource.type, urn=resource.urn, name=resource.name,
+            properties=resource.raw_inputs if resource.raw_inputs is not None else to_struct(resource.inputs),
+            options=analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect),
+        )
+        found += _diagnostics(stub.Analyze(request), descriptions)
+
+    stack_resources = [
+        analyzer_pb2.AnalyzerResource(
+            type=r.type, urn=r.urn, name=r.name, properties=to_struct(r.outputs),
+            options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect),
+            parent=r.parent or "", dependencies=[d for d in r.dependencies if d in {c.urn for c in custom}],
+            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                                  for k, v in r.property_dependencies.items() if v},
+        )
+        for r in custom
+    ]
+    found += _diagnostics(stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)),
+                          descriptions)
+    return found
+
+
+def run_policy_pack(planned: PlannedStack, config: Mapping[str, Any] | Path | None = None,
+                    pack_dir: Path = PACK_DIR) -> list[Diagnostic]:
+    if isinstance(config, Path):
+        config = json.loads(config.read_text())
+    with PolicyPackServer(planned, pack_dir) as stub:
+        return analyze(stub, planned, config)
+
+
+def format_diagnostics(diagnostics: list[Diagnostic], policy_names: list[str] | None = None) -> str:
+    by_policy: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_policy.setdefault(d.policy, []).append(d)
+    mandatory = sum(1 for d in diagnostics if d.level == "mandatory")
+    advisory = len(diagnostics) - mandatory
+    lines = [f"Policy pack: {mandatory} mandatory violation(s), {advisory} advisory"]
+    for name in sorted(set(policy_names or []) | set(by_policy)):
+        found = by_policy.get(name, [])
+        if not found:
+            lines.append(f"  ok         {name}")
+            continue
+        lines.append(f"  {found[0].level.upper():<10} {name} ({len(found)})")
+        for d in found:
+            first, *rest = d.message.splitlines()
+            lines.append(f"      {d.urn.split('::')[-1] or 'stack'}: {first}")
+            lines += [f"        {line}" for line in rest]
+    return "\n".join(lines)
