@@ -43,7 +43,8 @@ def _budget(args, report_violation):
     result = estimate(resources, _region(config.get("region")), assumptions)
     if result.total > limit:
         report_violation(
-            f"Estimated ${result.total:.2f}/month exceeds the budget of ${limit:.2f}/month.\n{format_estimate(result)}\n"
+            f"Estimated ${result.total:.2f}/month exceeds the budget of ${limit:.2f}/month.\n"
+            f"{format_estimate(result)}\n"
             "Fix: the lean profile (natMode none, FARGATE_SPOT, arm64), fewer tasks, or a higher maxMonthlyUsd."
         )
 

@@ -14,7 +14,8 @@ def _retention(args, report_violation):
     wanted = config_value(args, "retentionDays", 7)
     days = number(args.props.get("retentionInDays"))
     if not days:
-        report_violation(f"Log group never expires its logs (retentionInDays unset or 0). Set retentionInDays = {wanted}.")
+        report_violation(f"Log group never expires its logs (retentionInDays unset or 0). "
+                         f"Set retentionInDays = {wanted}.")
     elif days != wanted:
         report_violation(f"Log group keeps logs {days:g} days; the guideline is exactly {wanted}. "
                          f"Set retentionInDays = {wanted}.")
