@@ -3,7 +3,10 @@
     python -m offline.plan [--stack prod] [--json]
 
 Evaluates the real program under Pulumi's mock runtime with the stack's real config files and
-prints the planned resources with their key settings. Exit codes: 0 ok, 2 configuration error.
+prints the planned resources with their key settings, the policy pack's results (the pack run
+over gRPC exactly as `pulumi preview --policy-pack policies` runs it), the monthly cost estimate
+and the worst-case rollout time. Exit codes: 0 ok, 1 a mandatory policy violation, 2 a
+configuration error.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from typing import Any
 
 import pulumi
 
+from offline.cost import estimate_planned, format_estimate
+from offline.policy_client import PolicyReport, format_report, run_policy_pack
+from offline.rollout import format_rollout, rollout_of
 from offline.runtime import PROJECT_DIR, PlannedStack, StackFileError, evaluate_stack
 from offline.summary import describe, redact
 
 
-def plan_document(planned: PlannedStack) -> dict[str, Any]:
+def plan_document(planned: PlannedStack, report: PolicyReport) -> dict[str, Any]:
     """The machine-readable plan (secrets redacted)."""
     return {
         "project": planned.project,
@@ -41,6 +47,9 @@ def plan_document(planned: PlannedStack) -> dict[str, Any]:
             if r.custom
         ],
         "outputs": redact(planned.outputs),
+        "policies": {"checked": report.policies, "diagnostics": [d.__dict__ for d in report.diagnostics]},
+        "cost": estimate_planned(planned).to_dict(),
+        "rollout": rollout_of(planned).to_dict(),
     }
 
 
@@ -69,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__.splitlines()[0])
     parser.add_argument("-s", "--stack", default="prod")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--policy-config", type=Path, help="policy pack config (as --policy-pack-config)")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="the Pulumi project (default: this repo)")
     args = parser.parse_args(argv)
 
@@ -78,11 +88,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    policy_config = args.policy_config and json.loads(args.policy_config.read_text())
+    report = run_policy_pack(planned, policy_config)
     if args.json:
-        print(json.dumps(plan_document(planned), indent=2, default=str))
+        print(json.dumps(plan_document(planned, report), indent=2, default=str))
     else:
         print(format_plan(planned))
-    return 0
+        print()
+        print(format_report(report))
+        print()
+        print(format_estimate(estimate_planned(planned)))
+        print()
+        print(format_rollout(rollout_of(planned)))
+    return 1 if report.mandatory else 0
 
 
 if __name__ == "__main__":

@@ -31,6 +31,16 @@ LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
 
 
+@dataclass
+class PolicyReport:
+    policies: list[str]  # every policy in the pack, as GetAnalyzerInfo lists them
+    diagnostics: list[Diagnostic]
+
+    @property
+    def mandatory(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == "mandatory"]
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     policy: str
@@ -115,7 +125,7 @@ def _diagnostics(response, descriptions: dict[str, str]) -> list[Diagnostic]:
 
 
 def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
-            config: Mapping[str, Any] | None = None) -> list[Diagnostic]:
+            config: Mapping[str, Any] | None = None) -> PolicyReport:
     info = stub.GetAnalyzerInfo(empty_pb2.Empty())
     names = [p.name for p in info.policies]
     descriptions = {p.name: p.description for p in info.policies}
@@ -145,25 +155,26 @@ def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
     ]
     found += _diagnostics(stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)),
                           descriptions)
-    return found
+    return PolicyReport(names, found)
 
 
 def run_policy_pack(planned: PlannedStack, config: Mapping[str, Any] | Path | None = None,
-                    pack_dir: Path = PACK_DIR) -> list[Diagnostic]:
+                    pack_dir: Path = PACK_DIR) -> PolicyReport:
     if isinstance(config, Path):
         config = json.loads(config.read_text())
     with PolicyPackServer(planned, pack_dir) as stub:
         return analyze(stub, planned, config)
 
 
-def format_diagnostics(diagnostics: list[Diagnostic], policy_names: list[str] | None = None) -> str:
+def format_report(report: PolicyReport) -> str:
+    diagnostics = report.diagnostics
     by_policy: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:
         by_policy.setdefault(d.policy, []).append(d)
     mandatory = sum(1 for d in diagnostics if d.level == "mandatory")
     advisory = len(diagnostics) - mandatory
     lines = [f"Policy pack: {mandatory} mandatory violation(s), {advisory} advisory"]
-    for name in sorted(set(policy_names or []) | set(by_policy)):
+    for name in report.policies + sorted(set(by_policy) - set(report.policies)):
         found = by_policy.get(name, [])
         if not found:
             lines.append(f"  ok         {name}")

@@ -364,8 +364,8 @@ def evaluate_stack(
                 secret_keys.append(full_key)
                 placeholders.append(config_key)
                 notes.append(
-                    f"secret {config_key} is not set for stack {stack}: planned with a placeholder. "
-                    f"Before `pulumi up`: pulumi config set --secret {config_key} '<value>' -s {stack}"
+                    f"secret {config_key} is not set (planned with a placeholder): "
+                    f"pulumi config set --secret {config_key} '<value>' -s {stack}"
                 )
 
     with _LOCK:
