@@ -18,13 +18,14 @@ IMAGE = "docker:index/image:Image"
 PACK_DIR = Path(__file__).resolve().parent.parent
 
 
-def project_directory(start: Path = PACK_DIR) -> Path | None:
+def project_directory(start: Path | None = None) -> Path | None:
     """Where the Pulumi project is. The CLI starts the pack in the pack's own folder and tells it
     only the project's name (PULUMI_PROJECT), so look upwards for that project's Pulumi.yaml.
     PULUMI_PROJECT_DIR overrides the search (a pack kept outside the project's repository)."""
     if os.environ.get("PULUMI_PROJECT_DIR"):
         return Path(os.environ["PULUMI_PROJECT_DIR"])
     wanted = os.environ.get("PULUMI_PROJECT")
+    start = start or PACK_DIR
     for directory in (start, *start.parents):
         project_file = directory / "Pulumi.yaml"
         if project_file.is_file():
