@@ -1,0 +1,133 @@
+"""The pack spoken to over the Pulumi analyzer protocol, started the way the CLI starts it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import grpc
+import pytest
+from google.protobuf import empty_pb2, json_format
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from offline.policy_client import PACK_DIR, PolicyPackServer, analyze, policy_config_request, to_struct
+
+from guardrails import all_policies  # isort: skip
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for values unknown during preview
+EXAMPLE_CONFIG = PACK_DIR / "policy-config.example.json"
+
+
+@pytest.fixture(scope="module")
+def stub():
+    with PolicyPackServer() as analyzer:
+        yield analyzer
+
+
+def secret(value):
+    return {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": value}
+
+
+def analyze_one(stub, resource_type, props, name="r"):
+    urn = f"urn:pulumi:s::p::{resource_type}::{name}"
+    request = analyzer_pb2.AnalyzeRequest(type=resource_type, name=name, urn=urn, properties=to_struct(props))
+    return list(stub.Analyze(request).diagnostics)
+
+
+def test_main_py_prints_its_port_like_the_cli_expects():
+    process = subprocess.Popen([sys.executable, "__main__.py"], cwd=PACK_DIR, stdout=subprocess.PIPE, text=True)
+    try:
+        port = process.stdout.readline().strip()
+        assert port.isdigit()
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(empty_pb2.Empty())
+        assert info.name == "truecaller-guardrails"
+        channel.close()
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_analyzer_info_lists_every_policy_with_description_and_schema(stub):
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    by_name = {p.name: p for p in info.policies}
+    assert sorted(by_name) == sorted(p.name for p in all_policies())
+    for policy in info.policies:
+        assert "Fix:" in policy.description, policy.name
+    assert by_name["log-retention"].enforcementLevel == analyzer_pb2.MANDATORY
+    assert by_name["required-tags"].enforcementLevel == analyzer_pb2.ADVISORY
+    schema = json_format.MessageToDict(by_name["log-retention"].configSchema.properties)
+    assert schema["retentionDays"]["default"] == 7
+
+
+def test_configure_applies_a_policy_config_file(stub, tmp_path):
+    names = [p.name for p in stub.GetAnalyzerInfo(empty_pb2.Empty()).policies]
+    config = json.loads(EXAMPLE_CONFIG.read_text())
+    config["log-retention"] = {"enforcementLevel": "advisory", "retentionDays": 14}
+    config["required-tags"] = "disabled"
+    stub.Configure(policy_config_request(config, names))
+    try:
+        (diagnostic,) = [d for d in analyze_one(stub, "aws:cloudwatch/logGroup:LogGroup",
+                                               {"retentionInDays": 7, "tags": {}}) if d.policyName != "required-tags"]
+        assert diagnostic.policyName == "log-retention" and diagnostic.enforcementLevel == analyzer_pb2.ADVISORY
+        assert "exactly 14" in diagnostic.message
+        mutable = analyze_one(stub, "aws:ecr/repository:Repository", {
+            "imageTagMutability": "MUTABLE", "imageScanningConfiguration": {"scanOnPush": True}})
+        assert [(d.policyName, d.enforcementLevel) for d in mutable] == [("ecr-immutable-tags", analyzer_pb2.MANDATORY)]
+    finally:
+        stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest())
+
+
+def test_example_config_file_is_valid_for_the_pack(stub):
+    names = [p.name for p in stub.GetAnalyzerInfo(empty_pb2.Empty()).policies]
+    request = policy_config_request(json.loads(EXAMPLE_CONFIG.read_text()), names)
+    assert set(request.policyConfig) <= set(names)
+    with pytest.raises(ValueError, match="unknown policies"):
+        policy_config_request({"log-retentoin": "advisory"}, names)
+
+
+def test_secret_wrapped_values_are_checked_without_being_echoed(stub):
+    empty = analyze_one(stub, "aws:secretsmanager/secretVersion:SecretVersion", {"secretString": secret("  ")})
+    assert [d.policyName for d in empty] == ["secret-value-not-empty"]
+    assert analyze_one(stub, "aws:secretsmanager/secretVersion:SecretVersion",
+                       {"secretString": secret("postgresql://u:pw-8d1@db/app")}) == []
+    leaked = analyze_one(stub, "aws:ecs/taskDefinition:TaskDefinition", {
+        "containerDefinitions": secret(json.dumps([{"name": "app", "environment": [
+            {"name": "API_TOKEN", "value": "tok-93ac"}]}])), "requiresCompatibilities": ["FARGATE"],
+        "cpu": "512", "memory": "1024", "tags": {"project": "p", "environment": "e", "managed-by": "pulumi"}})
+    assert [d.policyName for d in leaked] == ["ecs-no-plaintext-secrets"]
+    assert "tok-93ac" not in leaked[0].message
+
+
+def test_unknown_preview_values_are_reported_as_advisory_not_passed(stub):
+    diagnostics = analyze_one(stub, "aws:cloudwatch/logGroup:LogGroup", {
+        "retentionInDays": UNKNOWN, "tags": {"project": "p", "environment": "e", "managed-by": "pulumi"}})
+    (diagnostic,) = diagnostics
+    assert diagnostic.policyName == "log-retention"
+    assert diagnostic.enforcementLevel == analyzer_pb2.ADVISORY
+    assert "during preview" in diagnostic.message
+
+
+def test_analyze_stack_reports_stack_policies_with_urns(prod):
+    broken = json.loads(prod.one("aws:ecs/taskDefinition:TaskDefinition", "app").inputs["containerDefinitions"])
+    assert broken[0]["image"].count("@sha256:") == 1
+    with PolicyPackServer(prod) as stub:
+        report = analyze(stub, prod)
+        assert report.diagnostics == []
+        app = prod.one("aws:ecs/taskDefinition:TaskDefinition", "app")
+        service = prod.one("aws:ecs/service:Service")
+        resources = [
+            analyzer_pb2.AnalyzerResource(
+                type=app.type, urn=app.urn, name=app.name,
+                properties=to_struct({**app.outputs, "containerDefinitions": json.dumps(
+                    [{**broken[0], "command": ["sh", "-c", "npx prisma migrate deploy && node dist/src/main"]}])})),
+            analyzer_pb2.AnalyzerResource(
+                type=service.type, urn=service.urn, name=service.name, properties=to_struct(service.outputs),
+                propertyDependencies={"taskDefinition": analyzer_pb2.AnalyzerPropertyDependencies(urns=[app.urn])}),
+        ]
+        response = stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+    by_policy = {d.policyName: d for d in response.diagnostics}
+    assert by_policy["ecs-no-migrations-at-start"].urn == app.urn
+    assert by_policy["ecs-no-migrations-at-start"].enforcementLevel == analyzer_pb2.MANDATORY
