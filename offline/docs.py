@@ -14,6 +14,8 @@ from pathlib import Path
 
 from infra.config import SECRET_SPECS, SETTINGS
 
+PACK_DIR = Path(__file__).resolve().parent.parent / "policies"
+
 
 def config_table() -> str:
     rows = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
@@ -29,7 +31,21 @@ def config_table() -> str:
     return "\n".join(rows)
 
 
-GENERATORS: dict[str, Callable[[], str]] = {"config-table": config_table}
+def policy_table() -> str:
+    """The pack's own metadata: name, enforcement level, severity, guideline."""
+    if str(PACK_DIR) not in sys.path:
+        sys.path.insert(0, str(PACK_DIR))
+    from guardrails import all_policies
+
+    rows = ["| policy | level | severity | guideline and fix |", "| --- | --- | --- | --- |"]
+    for policy in all_policies():
+        level = policy.enforcement_level.value if policy.enforcement_level else "mandatory"
+        severity = policy.severity.value if policy.severity else ""
+        rows.append(f"| `{policy.name}` | {level} | {severity} | {policy.description.replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+GENERATORS: dict[str, Callable[[], str]] = {"config-table": config_table, "policy-table": policy_table}
 
 
 def render(text: str, generators: dict[str, Callable[[], str]] = GENERATORS) -> str:

@@ -70,3 +70,12 @@ def test_direct_dependencies_are_pinned(path):
     assert requirements
     for requirement in requirements:
         assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", requirement), requirement
+
+
+def test_readme_lists_every_policy_of_the_pack():
+    from offline.docs import policy_table
+
+    readme = (ROOT / "README.md").read_text()
+    table = policy_table()
+    assert table in readme
+    assert table.count("\n| `") == 25
