@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +20,12 @@ def content_tag(context: Path, dockerfile: Path) -> str:
     """A tag derived from the build inputs, so immutable tags never collide and equal inputs
     give the same tag."""
     digest = hashlib.sha256(dockerfile.read_bytes())
-    for path in sorted(context.rglob("*")):
-        relative = path.relative_to(context)
-        if path.is_dir() or _IGNORED_DIRS.intersection(relative.parts):
-            continue
-        digest.update(str(relative).encode())
+    files = []
+    for directory, subdirectories, names in os.walk(context):
+        subdirectories[:] = [d for d in subdirectories if d not in _IGNORED_DIRS]  # never descend into them
+        files += [Path(directory, name) for name in names]
+    for path in sorted(files):
+        digest.update(str(path.relative_to(context)).encode())
         digest.update(path.read_bytes())
     return "src-" + digest.hexdigest()[:16]
 
