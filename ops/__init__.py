@@ -1,0 +1,1 @@
+"""Operations commands for the deployed stacks: `python -m ops <command> -s <stack>`."""
