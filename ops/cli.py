@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("migrate", parents=[common], help="run database migrations as a one-off task")
-    p.add_argument("--timeout", type=int, default=900)
+    p.add_argument("--timeout", type=float, default=900, help="seconds to wait for the task (default 900)")
+    p.add_argument("--poll-seconds", type=float, default=6.0, help="progress and log refresh interval")
 
     p = sub.add_parser("deploy", parents=[common], help="preflight, image, migrate, roll out, verify")
     p.add_argument("--migrate-timeout", type=int, default=900)
@@ -83,7 +84,7 @@ def run(args, adapter_factory=PulumiStack, printer=print, ask=input, interactive
         printer(json.dumps(preflight.checks_json(checks), indent=2) if args.json else preflight.format_checks(checks))
         return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
     if args.command == "migrate":
-        result = migrate.run_migration(aws, outputs, args.stack, printer, args.timeout)
+        result = migrate.run_migration(aws, outputs, args.stack, printer, args.timeout, poll_seconds=args.poll_seconds)
         code, message = migrate.describe_result(result)
         printer(message)
         return code

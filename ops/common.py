@@ -49,9 +49,13 @@ class StackOutputs:
 class Aws:
     """boto3 clients for one region (endpoints follow the standard AWS_* environment, AWS_ENDPOINT_URL too)."""
 
+    _sessions: dict[str, Any] = {}  # a session caches the service models its clients load
+
     def __init__(self, region: str):
         self.region = region
-        self._session = boto3.session.Session(region_name=region)
+        if region not in Aws._sessions:
+            Aws._sessions[region] = boto3.session.Session(region_name=region)
+        self._session = Aws._sessions[region]
         self._clients: dict[str, Any] = {}
 
     def __getattr__(self, service: str) -> Any:
@@ -75,7 +79,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 Printer = Callable[[str], None]
 
 
-def waiter_config(timeout: float, poll: float) -> dict[str, int]:
+def waiter_config(timeout: float, poll: float) -> dict[str, float]:
     """A boto3 WaiterConfig that gives up after about ``timeout`` seconds."""
-    delay = max(1, int(poll))
-    return {"Delay": delay, "MaxAttempts": max(1, int(timeout // delay))}
+    delay = max(0.05, poll)
+    return {"Delay": delay, "MaxAttempts": max(1, int(timeout / delay))}

@@ -52,8 +52,11 @@ def wait_until_healthy(aws: Aws, outputs: StackOutputs, timeout: int, printer: P
                        "back a failing deployment: see `python -m ops status`") from exc
 
     def default_get(url: str) -> int:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:  # a 5xx is an answer, not a network failure
+            return exc.code
 
     http_get = http_get or default_get
     url, deadline, last = outputs["healthUrl"], time.monotonic() + timeout, ""

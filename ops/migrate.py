@@ -23,7 +23,19 @@ class MigrationResult:
 
 
 def start_task(aws: Aws, outputs: StackOutputs, task_definition: str) -> str:
-    response = aws.ecs.run_task(
+    try:
+        response = _run_task(aws, outputs, task_definition)
+    except botocore.exceptions.ClientError as exc:
+        raise OpsError(f"the migration task did not start: {exc}") from exc
+    if response.get("failures") or not response.get("tasks"):
+        reasons = "; ".join(f"{f.get('arn', '')} {f.get('reason')}: {f.get('detail', '')}".strip()
+                            for f in response.get("failures", []))
+        raise OpsError(f"the migration task did not start: {reasons or 'no task returned'}")
+    return response["tasks"][0]["taskArn"]
+
+
+def _run_task(aws: Aws, outputs: StackOutputs, task_definition: str) -> dict:
+    return aws.ecs.run_task(
         cluster=outputs["clusterName"],
         taskDefinition=task_definition,
         count=1,
@@ -36,11 +48,6 @@ def start_task(aws: Aws, outputs: StackOutputs, task_definition: str) -> str:
         }},
         startedBy="ops-migrate",
     )
-    if response.get("failures") or not response.get("tasks"):
-        reasons = "; ".join(f"{f.get('arn', '')} {f.get('reason')}: {f.get('detail', '')}".strip()
-                            for f in response.get("failures", []))
-        raise OpsError(f"the migration task did not start: {reasons or 'no task returned'}")
-    return response["tasks"][0]["taskArn"]
 
 
 class LogFollower:
@@ -87,7 +94,7 @@ def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: int, follower:
     waiter.start()
     started, last_status = time.monotonic(), None
     while waiter.is_alive():
-        waiter.join(poll_seconds)
+        waiter.join(max(poll_seconds, 0.05))
         task = aws.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
         if task["lastStatus"] != last_status:
             last_status = task["lastStatus"]

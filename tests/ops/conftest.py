@@ -1,0 +1,235 @@
+"""A moto server on 127.0.0.1 (real HTTP through boto3) holding a deployed stack's AWS resources."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from moto.backends import get_backend
+from moto.server import ThreadedMotoServer
+
+from ops.common import Aws
+from ops.pulumi_stack import StateResource
+
+REGION = "eu-central-1"
+MIGRATION_COMMAND = ["npx", "prisma", "migrate", "deploy"]
+STACK = "test"
+NAME = f"truecaller-backend-{STACK}"
+SECRET_VALUES = {
+    "database-url": "postgresql://app:db-pass-51f0@db.internal:5432/app",
+    "redis-url": "rediss://default:redis-pass-7c1e@cache.internal:6379",
+    "jwt-secret": "jwt-secret-value-a94b",
+    "firebase-credentials": '{"type": "service_account", "private_key": "fb-key-3d2a"}',
+}
+
+
+AWS_ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                   "AWS_DEFAULT_REGION": REGION}
+# Reset between tests; EC2 is not: rebuilding its backend costs about a second, so the network below
+# is created once per session and tests only read it.
+RESET_SERVICES = ("ecs", "ecr", "secretsmanager", "logs", "elbv2", "sts")
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def network(moto_url):
+    """VPC (DNS hostnames on, as run_task needs), two subnets and the two security groups."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in {**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": moto_url}.items():
+            patch.setenv(key, value)
+        ec2 = Aws(REGION).ec2
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")
+                   ["Subnet"]["SubnetId"] for i, z in enumerate("ab")]
+        alb_sg = ec2.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
+        task_sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    return {"vpc": vpc, "subnets": subnets, "alb_sg": alb_sg, "task_sg": task_sg}
+
+
+@pytest.fixture
+def aws(moto_url, network, monkeypatch):
+    """Every boto3 client in the process talks to the moto server over HTTP; state starts empty."""
+    for service in RESET_SERVICES:  # moto's own reset, per service (same process as the server)
+        for account_backend in get_backend(service).values():
+            account_backend.reset()
+    for key, value in {**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": moto_url}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return Aws(REGION)._session  # shared, so service models load once per test session
+
+
+def push_image(ecr, repository: str, tag: str) -> str:
+    """Push a hand-made manifest (moto stores it as an image) and return its digest."""
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"digest": "sha256:" + hashlib.sha256(tag.encode()).hexdigest(), "size": 1,
+                                      "mediaType": "application/vnd.docker.container.image.v1+json"},
+                           "layers": []})
+    # The registry's digest is the manifest's sha256 (moto needs it passed to get distinct images).
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    response = ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag, imageDigest=digest)
+    return response["image"]["imageId"]["imageDigest"]
+
+
+def container(name: str, image: str, secret_arns: dict[str, str], command=None) -> dict:
+    definition = {
+        "name": name, "image": image, "essential": True, "memory": 512,  # moto's run_task needs container memory
+        "secrets": [{"name": key.upper().replace("-", "_"), "valueFrom": arn} for key, arn in secret_arns.items()],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": f"/ecs/{NAME}", "awslogs-region": REGION, "awslogs-stream-prefix": name}},
+    }
+    if command:
+        definition["command"] = command
+    else:
+        definition["portMappings"] = [{"containerPort": 3000, "protocol": "tcp"}]
+    return definition
+
+
+@dataclass
+class World:
+    session: Any
+    outputs: dict[str, Any]
+    repository_url: str
+    secret_arns: dict[str, str]
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str):
+        return self.session.client(service)
+
+    def register_app(self, image: str) -> str:
+        return self.client("ecs").register_task_definition(
+            family=NAME, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
+            containerDefinitions=[container("app", image, self.secret_arns)],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    def register_migration(self, image: str) -> str:
+        return self.client("ecs").register_task_definition(
+            family=f"{NAME}-migrate", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512",
+            memory="1024",
+            containerDefinitions=[container("migrate", image, self.secret_arns, MIGRATION_COMMAND)],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    def state(self) -> list[StateResource]:
+        """What `pulumi stack export` would list for this stack (used by the fake adapter)."""
+        migration = self.outputs["migrationTaskDefinitionArn"]
+        return [
+            StateResource(f"urn:pulumi:{STACK}::truecaller-backend::truecaller:infra:Registry$docker:index/image:Image"
+                          "::image", "docker:index/image:Image", False, {}, {"repoDigest": self.outputs["image"]}),
+            StateResource(f"urn:pulumi:{STACK}::truecaller-backend::truecaller:infra:MigrationTask$"
+                          "aws:ecs/taskDefinition:TaskDefinition::migration", "aws:ecs/taskDefinition:TaskDefinition",
+                          False, {"family": f"{NAME}-migrate"}, {"arn": migration}),
+            StateResource(f"urn:pulumi:{STACK}::truecaller-backend::truecaller:infra:Cluster$aws:ecs/cluster:Cluster"
+                          "::cluster", "aws:ecs/cluster:Cluster", False, {}, {"name": self.outputs["clusterName"]}),
+            *[StateResource(f"urn:pulumi:{STACK}::truecaller-backend::truecaller:infra:Secrets$"
+                            f"aws:secretsmanager/secret:Secret::{key}", "aws:secretsmanager/secret:Secret",
+                            self.outputs["protected"], {}, {"name": name})
+              for key, name in self.outputs["secretNames"].items()],
+        ]
+
+
+@pytest.fixture
+def world(aws, network, monkeypatch) -> World:
+    # moto's own switch for how many tasks a new service reports running (its services start none).
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+    ecr, ecs = aws.client("ecr"), aws.client("ecs")
+    subnets, alb_sg, task_sg, vpc = network["subnets"], network["alb_sg"], network["task_sg"], network["vpc"]
+
+    repository = ecr.create_repository(repositoryName=NAME)["repository"]
+    digests = {tag: push_image(ecr, NAME, tag) for tag in ("v1", "v2", "v3")}
+    image = f"{repository['repositoryUri']}@{digests['v3']}"
+
+    secrets = aws.client("secretsmanager")
+    secret_arns = {key: secrets.create_secret(Name=f"truecaller-backend/{STACK}/{key}", SecretString=value)["ARN"]
+                   for key, value in SECRET_VALUES.items()}
+    aws.client("logs").create_log_group(logGroupName=f"/ecs/{NAME}")
+
+    elbv2 = aws.client("elbv2")
+    lb = elbv2.create_load_balancer(Name=NAME, Subnets=subnets, SecurityGroups=[alb_sg])["LoadBalancers"][0]
+    target_group = elbv2.create_target_group(Name="app", Protocol="HTTP", Port=3000, VpcId=vpc, TargetType="ip",
+                                             HealthCheckPath="/api/health")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}])
+    elbv2.register_targets(TargetGroupArn=target_group, Targets=[{"Id": "10.0.0.10", "Port": 3000}])
+
+    ecs.create_cluster(clusterName=NAME)
+    built = World(aws, {}, repository["repositoryUri"], secret_arns, digests)
+    app = built.register_app(image)
+    migration = built.register_migration(image)
+    ecs.create_service(
+        cluster=NAME, serviceName=NAME, taskDefinition=app, desiredCount=2, launchType="FARGATE",
+        loadBalancers=[{"targetGroupArn": target_group, "containerName": "app", "containerPort": 3000}],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_sg]}},
+    )
+    built.outputs = {
+        "url": f"http://{lb['DNSName']}", "healthUrl": f"http://{lb['DNSName']}/api/health",
+        "albDnsName": lb["DNSName"], "ecrRepositoryUrl": repository["repositoryUri"], "ecrRepositoryName": NAME,
+        "image": image, "imageDigest": digests["v3"], "clusterName": NAME, "serviceName": NAME,
+        "containerName": "app", "taskDefinitionArn": app, "taskDefinitionFamily": NAME,
+        "migrationTaskDefinitionArn": migration, "migrationTaskDefinitionFamily": f"{NAME}-migrate",
+        "migrationContainerName": "migrate", "taskSubnetIds": subnets, "privateSubnetIds": subnets,
+        "taskAssignPublicIp": False, "taskSecurityGroupId": task_sg, "logGroupName": f"/ecs/{NAME}",
+        "appLogStreamPrefix": "app", "migrationLogStreamPrefix": "migrate", "targetGroupArn": target_group,
+        "secretNames": {key: f"truecaller-backend/{STACK}/{key}" for key in SECRET_VALUES},
+        "secretArns": secret_arns, "secretsMode": "managed", "region": REGION, "protected": False,
+    }
+    return built
+
+
+@pytest.fixture
+def outputs_file(world, tmp_path):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(world.outputs))
+    return path
+
+
+class FakePulumiStack:
+    """Stands in for ops.pulumi_stack.PulumiStack (the Automation API edge) and records every call."""
+
+    def __init__(self, world: World, fail_on: str | None = None):
+        self.world = world
+        self.calls: list[tuple] = []
+        self.fail_on = fail_on
+        self.config: dict[str, str] = {}
+
+    def __call__(self, stack: str):
+        self.calls.append(("select", stack))
+        return self
+
+    def outputs(self):
+        self.calls.append(("outputs",))
+        return dict(self.world.outputs)
+
+    def resources(self):
+        self.calls.append(("resources",))
+        return self.world.state()
+
+    def up(self, targets=None):
+        self.calls.append(("up", tuple(targets) if targets else None))
+        if self.fail_on == "up":
+            from ops.common import OpsError
+
+            raise OpsError("pulumi up failed: (simulated provider error)")
+        if targets:
+            # As Pulumi would: the migration task definition gets a new revision for the new image.
+            new_revision = self.world.register_migration(self.world.outputs["image"])
+            self.world.outputs["migrationTaskDefinitionArn"] = new_revision
+
+    def set_config(self, key, value):
+        self.calls.append(("set_config", key, value))
+        self.config[key] = value
+
+    def destroy(self):
+        self.calls.append(("destroy",))
