@@ -5,13 +5,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= prod
 
-.PHONY: help setup plan plan-json test lint app-build docs clean
+.PHONY: help setup plan plan-json cost test lint app-build docs clean \
+	preflight migrate deploy status logs rollback destroy
 
 help:
 	@echo "make plan [STACK=prod|staging]   offline plan: resources, policy results, cost (no AWS, no CLI)"
 	@echo "make plan-json [STACK=...]       the same as JSON"
 	@echo "make test                        lint + all tests"
 	@echo "make docs                        regenerate the README's generated tables"
+	@echo "make preflight|migrate|deploy|status|logs|rollback|destroy STACK=...   operations (AWS + Pulumi CLI)"
 
 # The virtualenv is the one Pulumi.yaml names, so `pulumi up` and these targets share it.
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
@@ -37,6 +39,13 @@ plan: $(VENV)/.installed
 
 plan-json: $(VENV)/.installed
 	$(PY) -m offline.plan --stack $(STACK) --json
+
+cost: $(VENV)/.installed
+	$(PY) -m offline.cost --stack $(STACK)
+
+# Operations on a deployed stack (python -m ops <command> --help for every option; ARGS=... adds some).
+preflight migrate deploy status logs rollback destroy: $(VENV)/.installed
+	$(PY) -m ops $@ --stack $(STACK) $(ARGS)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
