@@ -5,9 +5,9 @@
 # application. Database migrations run once per release as a separate ECS task from this same
 # image (`npx prisma migrate deploy`), never at container start.
 
-# Major version pinned here; pin the digest (node:22-bookworm-slim@sha256:...) with your
-# dependency bot for fully reproducible builds.
-ARG NODE_IMAGE=node:22-bookworm-slim
+# Exact Node release and Debian suite: a floating tag such as node:22-bookworm-slim changes under
+# a rebuild. Let your dependency bot bump it and add the digest (...-slim@sha256:<digest>).
+ARG NODE_IMAGE=node:22.22.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
 # Prisma's engines link against OpenSSL 3 and detect it with `openssl version`.
@@ -27,17 +27,24 @@ COPY prisma ./prisma
 COPY src ./src
 # Generate the Prisma client for this platform, compile, then drop devDependencies. The pinned
 # Prisma CLI stays (a production dependency) so the migration task never downloads anything.
+# TypeScript stays too: Prisma declares it as an optional peer, and `--omit=optional` would also
+# drop the platform binaries that real apps' optional dependencies carry.
 RUN npx prisma generate \
     && npm run build \
     && npm prune --omit=dev --no-audit --no-fund
 
 FROM base AS runtime
+# The migration task runs `npx prisma migrate deploy` in this image, possibly without internet
+# access: no npm update check, no Prisma telemetry call.
 ENV NODE_ENV=production \
-    PORT=3000
-COPY --from=build --chown=1000:1000 /app/package.json /app/package-lock.json ./
-COPY --from=build --chown=1000:1000 /app/node_modules ./node_modules
-COPY --from=build --chown=1000:1000 /app/prisma ./prisma
-COPY --from=build --chown=1000:1000 /app/dist ./dist
+    PORT=3000 \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    CHECKPOINT_DISABLE=1
+# Owned by root and only readable by the app's user: the process cannot rewrite its own code.
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/prisma ./prisma
+COPY --from=build /app/dist ./dist
 # The official image's unprivileged `node` user, numerically so the runtime never needs /etc/passwd.
 USER 1000:1000
 EXPOSE 3000

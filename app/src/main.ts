@@ -16,7 +16,11 @@ function main(): void {
   }
 
   const startedAt = new Date();
+  let shuttingDown = false;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (shuttingDown) {
+      res.setHeader("connection", "close"); // no keep-alive once shutdown has begun
+    }
     if (req.method === "GET" && (req.url === "/api/health" || req.url?.startsWith("/api/health?"))) {
       const body = JSON.stringify({ status: "ok", uptimeSeconds: Math.round(process.uptime()), startedAt });
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
@@ -34,10 +38,20 @@ function main(): void {
 
   // ECS sends SIGTERM, waits stopTimeout (30 s), then SIGKILL: finish in-flight requests first.
   const shutdown = (signal: string) => {
+    if (shuttingDown) {
+      return;
+    }
+    shuttingDown = true;
     console.log(`${signal} received, closing server`);
     server.close(() => process.exit(0));
+    // close() stops accepting and drops idle keep-alive sockets; a socket whose request is still
+    // running turns idle only after its response, so keep dropping idle sockets until the end.
     server.closeIdleConnections();
-    setTimeout(() => process.exit(1), 25_000).unref();
+    setInterval(() => server.closeIdleConnections(), 250).unref();
+    setTimeout(() => {
+      console.error("shutdown: requests still open after 25 s, exiting");
+      process.exit(1);
+    }, 25_000).unref();
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
