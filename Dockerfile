@@ -1,8 +1,7 @@
 # Production image for the NestJS + Prisma backend. Pulumi builds it with the build context `app/`
 # (this file lives outside the context, so COPY paths are relative to app/).
 #
-# Contract with the deployment (deployment notes, section 1): the container only starts the
-# application. Database migrations run once per release as a separate ECS task from this same
+# Contract with the deployment: the container only starts the application. Database migrations run once per release as a separate ECS task from this same
 # image (`npx prisma migrate deploy`), never at container start.
 
 # Exact Node release and Debian suite: a floating tag such as node:22-bookworm-slim changes under
