@@ -66,3 +66,13 @@ def test_plan_runs_as_make_plan_does_for_staging():
     assert result.returncode == 0, result.stderr
     assert "Stack truecaller-backend/staging" in result.stdout
     assert "FARGATE_SPOT publicIp=True" in result.stdout
+
+
+def test_plan_exits_1_on_a_mandatory_policy_violation(broken_project, capsys):
+    (broken_project / "Pulumi.broken.yaml").write_text(
+        "config:\n  aws:region: eu-central-1\n  truecaller-backend:logRetentionDays: 14\n"
+    )
+    assert main(["--stack", "broken", "--project-dir", str(broken_project)]) == 1
+    out = capsys.readouterr().out
+    assert "Policy pack: 1 mandatory violation(s)" in out
+    assert "MANDATORY  log-retention (1)" in out and "the guideline is exactly 7" in out
