@@ -7,15 +7,11 @@ from dataclasses import asdict, dataclass
 
 import botocore.exceptions
 
+from infra.config import SECRET_SPECS
 from ops.common import Aws, StackOutputs, table
 
-# Secret key -> stack config key for managed values (mirrors infra/config.py's SECRET_SPECS).
-SECRET_CONFIG_KEYS = {
-    "database-url": "databaseUrl",
-    "redis-url": "redisUrl",
-    "jwt-secret": "jwtSecret",
-    "firebase-credentials": "firebaseCredentials",
-}
+# Secret key -> the stack config key that holds its value in managed mode.
+SECRET_CONFIG_KEYS = {key: config_key for key, (_env, config_key) in SECRET_SPECS.items()}
 
 
 @dataclass

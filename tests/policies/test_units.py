@@ -446,3 +446,10 @@ def test_every_policy_is_unit_tested_here():
     assert len(module_attrs) == len(all_policies())
     for attr in module_attrs:
         assert f".{attr}," in source or f"({attr}," in source, attr
+
+
+def test_the_pack_and_the_program_agree_on_fargate_sizes():
+    # The pack runs standalone (its own folder and virtualenv), so it keeps its own copy of the table.
+    from infra.config import FARGATE_TASK_SIZES
+
+    assert ecs.FARGATE_TASK_SIZES == FARGATE_TASK_SIZES
