@@ -35,17 +35,17 @@ app/dist/src/main.js: app/node_modules/.package-lock.json $(shell find app/src -
 app-build: app/dist/src/main.js
 
 plan: $(VENV)/.installed
-	$(PY) -m offline.plan --stack $(STACK)
+	@$(PY) -m offline.plan --stack $(STACK)
 
 plan-json: $(VENV)/.installed
-	$(PY) -m offline.plan --stack $(STACK) --json
+	@$(PY) -m offline.plan --stack $(STACK) --json
 
 cost: $(VENV)/.installed
-	$(PY) -m offline.cost --stack $(STACK)
+	@$(PY) -m offline.cost --stack $(STACK)
 
 # Operations on a deployed stack (python -m ops <command> --help for every option; ARGS=... adds some).
 preflight migrate deploy status logs rollback destroy: $(VENV)/.installed
-	$(PY) -m ops $@ --stack $(STACK) $(ARGS)
+	@$(PY) -m ops $@ --stack $(STACK) $(ARGS)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

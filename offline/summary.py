@@ -77,6 +77,9 @@ def describe(resource: PlannedResource) -> str:
             return "value from stack config (secret)"
         case "LogGroup":
             return f"{i.get('name')} retention={_int(i.get('retentionInDays'))}d"
+        case "Role":
+            trust = json.loads(i.get("assumeRolePolicy", "{}")).get("Statement", [{}])[0]
+            return f"assumed by {trust.get('Principal', {}).get('Service')}: {i.get('description', '')}"
         case "RolePolicy":
             statements = json.loads(i.get("policy", "{}")).get("Statement", [])
             return "; ".join(s.get("Sid", "?") for s in statements)
