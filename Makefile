@@ -16,11 +16,13 @@ help:
 	@echo "make preflight|migrate|deploy|status|logs|rollback|destroy STACK=...   operations (AWS + Pulumi CLI)"
 
 # The virtualenv is the one Pulumi.yaml names, so `pulumi up` and these targets share it.
+# Set-up output goes to stderr so `make plan-json` prints nothing but JSON on stdout.
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $@
+	@echo "installing the pinned dependencies into $(VENV)" >&2
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(PY) -m pip install --quiet --upgrade pip >&2
+	@$(PY) -m pip install --quiet -r requirements-dev.txt >&2
+	@touch $@
 
 setup: $(VENV)/.installed app-build
 
