@@ -28,20 +28,24 @@ class ObservabilityArgs:
     tags: dict[str, str]
 
 
+def _metric_query(query_id: str, namespace: str, metric_name: str, dimensions: dict, stat: str) -> dict:
+    return {
+        "id": query_id,
+        "return_data": False,
+        "metric": {
+            "namespace": namespace,
+            "metric_name": metric_name,
+            "dimensions": dimensions,
+            "period": PERIOD_SECONDS,
+            "stat": stat,
+        },
+    }
+
+
 def _rate_queries(numerator: str, denominator: str, dimensions: dict) -> list[dict]:
     """errors / requests * 100 over one period; no traffic counts as 0 %, not as missing data."""
     def metric(query_id: str, metric_name: str) -> dict:
-        return {
-            "id": query_id,
-            "return_data": False,
-            "metric": {
-                "namespace": "AWS/ApplicationELB",
-                "metric_name": metric_name,
-                "dimensions": dimensions,
-                "period": PERIOD_SECONDS,
-                "stat": "Sum",
-            },
-        }
+        return _metric_query(query_id, "AWS/ApplicationELB", metric_name, dimensions, "Sum")
 
     return [
         metric("errors", numerator),
@@ -176,26 +180,20 @@ class Observability(pulumi.ComponentResource):
                 **kwargs,
             )
 
-        self.alb_5xx = alarm(
-            "alb-5xx-rate",
-            f"Load balancer 5xx above {ERROR_RATE_PERCENT}% of requests for 3 minutes",
-            comparison_operator="GreaterThanThreshold",
-            threshold=ERROR_RATE_PERCENT,
-            evaluation_periods=3,
-            datapoints_to_alarm=3,
-            treat_missing_data="notBreaching",
-            metric_queries=_rate_queries("HTTPCode_ELB_5XX_Count", "RequestCount", lb_dims),
-        )
-        self.target_5xx = alarm(
-            "target-5xx-rate",
-            f"Application 5xx above {ERROR_RATE_PERCENT}% of requests for 3 minutes",
-            comparison_operator="GreaterThanThreshold",
-            threshold=ERROR_RATE_PERCENT,
-            evaluation_periods=3,
-            datapoints_to_alarm=3,
-            treat_missing_data="notBreaching",
-            metric_queries=_rate_queries("HTTPCode_Target_5XX_Count", "RequestCount", tg_dims),
-        )
+        def error_rate(logical: str, source: str, errors_metric: str, dimensions: dict) -> aws.cloudwatch.MetricAlarm:
+            return alarm(
+                logical,
+                f"{source} 5xx above {ERROR_RATE_PERCENT}% of requests for 3 minutes",
+                comparison_operator="GreaterThanThreshold",
+                threshold=ERROR_RATE_PERCENT,
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
+                treat_missing_data="notBreaching",
+                metric_queries=_rate_queries(errors_metric, "RequestCount", dimensions),
+            )
+
+        self.alb_5xx = error_rate("alb-5xx-rate", "Load balancer", "HTTPCode_ELB_5XX_Count", lb_dims)
+        self.target_5xx = error_rate("target-5xx-rate", "Application", "HTTPCode_Target_5XX_Count", tg_dims)
         self.unhealthy_hosts = alarm(
             "unhealthy-hosts",
             "At least one target failed its health checks for 2 minutes",
@@ -241,17 +239,7 @@ class Observability(pulumi.ComponentResource):
         self.memory = utilisation("memory-high", "memory", "MemoryUtilization")
 
         def insights(query_id: str, metric_name: str) -> dict:
-            return {
-                "id": query_id,
-                "return_data": False,
-                "metric": {
-                    "namespace": "ECS/ContainerInsights",
-                    "metric_name": metric_name,
-                    "dimensions": ecs_dims,
-                    "period": PERIOD_SECONDS,
-                    "stat": "Average",
-                },
-            }
+            return _metric_query(query_id, "ECS/ContainerInsights", metric_name, ecs_dims, "Average")
 
         self.tasks_below_desired = alarm(
             "tasks-below-desired",
