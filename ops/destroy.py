@@ -60,9 +60,15 @@ def destroy(adapter, aws: Aws, stack: str, printer: Printer, *, confirmation: st
         printer("lifting protection: pulumi config set protect false && pulumi up")
         adapter.set_config("protect", "false")
         adapter.up()
-    if force_delete_secrets:
-        # Before the destroy: a secret already scheduled for deletion can no longer be force-deleted.
-        for name in secrets:
-            aws.secretsmanager.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
     adapter.destroy()
     printer(f"stack {stack} destroyed. External databases (Neon, Aiven) are untouched.")
+    if force_delete_secrets:
+        # After the destroy, never before: if `pulumi destroy` fails half-way the service still runs and
+        # still needs its secrets. The destroy leaves them scheduled for deletion; Secrets Manager accepts
+        # ForceDeleteWithoutRecovery on a secret in that state.
+        for name in secrets:
+            try:
+                aws.secretsmanager.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+            except aws.secretsmanager.exceptions.ResourceNotFoundException:
+                continue
+            printer(f"  force-deleted secret {name}")

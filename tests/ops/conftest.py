@@ -233,3 +233,7 @@ class FakePulumiStack:
 
     def destroy(self):
         self.calls.append(("destroy",))
+        # As pulumi-aws deletes a Secret (recoveryWindowInDays 30): scheduled for deletion, not gone.
+        secrets = self.world.client("secretsmanager")
+        for name in self.world.outputs["secretNames"].values():
+            secrets.delete_secret(SecretId=name, RecoveryWindowInDays=30)

@@ -353,8 +353,9 @@ def test_destroy_after_typing_destroy_and_the_stack_name(world):
     code, out, adapter = destroy(world, interactive=True, answers=["DESTROY", STACK])
     assert code == 0 and adapter.calls[-1] == ("destroy",)
     assert "keep their 30-day recovery window" in out.text
-    secrets = world.client("secretsmanager").list_secrets()["SecretList"]
-    assert len(secrets) == 4  # the fake destroy leaves AWS alone; the secrets were not force-deleted
+    # The fake destroy schedules the secrets for deletion, as the provider does; none was force-deleted.
+    secrets = world.client("secretsmanager").list_secrets(IncludePlannedDeletion=True)["SecretList"]
+    assert len(secrets) == len(SECRET_VALUES) and all("DeletedDate" in s for s in secrets)
 
 
 def test_destroy_warns_about_running_tasks(world):
@@ -376,10 +377,18 @@ def test_protected_stack_needs_unprotect(world, capsys):
     assert adapter.calls[-3:] == [("set_config", "protect", "false"), ("up", None), ("destroy",)]
 
 
-def test_force_delete_secrets_skips_the_recovery_window(world):
+def test_force_delete_secrets_skips_the_recovery_window_after_the_destroy(world):
     code, out, _ = destroy(world, "--confirm", STACK, "--force-delete-secrets")
     assert code == 0 and "WITHOUT the 30-day recovery window" in out.text
-    assert world.client("secretsmanager").list_secrets()["SecretList"] == []
+    assert out.text.index("destroyed") < out.text.index("force-deleted secret")
+    listed = world.client("secretsmanager").list_secrets(IncludePlannedDeletion=True)["SecretList"]
+    assert listed == []
+
+
+def test_force_delete_secrets_still_needs_the_confirmations(world, capsys):
+    code, _, _ = destroy(world, "--force-delete-secrets", interactive=False)
+    assert code == 2 and "--confirm" in capsys.readouterr().err
+    assert len(world.client("secretsmanager").list_secrets()["SecretList"]) == len(SECRET_VALUES)
 
 
 # ----------------------------------------------------------------------------- deploy
