@@ -1,10 +1,11 @@
 """Roll the service back to an earlier image: through Pulumi by default (state never drifts), or
 straight through ECS with --now for emergencies.
 
-Which revision is "the previous one that ran successfully": ECS keeps no history of finished
-deployments on the service itself, so the rule is the newest ACTIVE revision of the service's task
-definition family that is older than the one running, runs a different image, and whose image is
-still in ECR (the lifecycle policy may have expired it). Deregistered revisions are skipped.
+Which revision is "the previous one that ran successfully": DescribeServices lists only the
+deployments still in flight, and ListServiceDeployments (the history) is not emulated by moto 5.2.5,
+which these commands are tested against. So the rule is the newest ACTIVE revision of the service's
+task definition family that is older than the one running, runs a different image, and whose image
+is still in ECR (the lifecycle policy may have expired it). Deregistered revisions are skipped.
 """
 
 from __future__ import annotations
