@@ -1,0 +1,251 @@
+"""Mocks for Pulumi's mock runtime that fabricate only what AWS computes (IDs, ARNs, DNS names,
+digests). Every input stays the program's own; an invoke nobody mocked raises instead of quietly
+returning nothing.
+
+Each resource type has one fabricator: ``(resource, state) -> id``; it may add outputs to
+``state``. A type without one keeps its inputs and gets ``<name>-<hash>`` as ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi.runtime import mocks as pulumi_mocks
+
+MOCK_ACCOUNT_ID = "123456789012"  # AWS's documentation account: never a real one
+
+
+def fake_hex(*parts: str, length: int = 17) -> str:
+    """Stable pseudo-random hex for IDs and digests, derived from what identifies the resource."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class Fabrication:
+    """What a fabricator knows about the resource being registered."""
+
+    token: str
+    logical: str
+    inputs: dict[str, Any]
+    region: str
+    account: str
+
+    @property
+    def suffix(self) -> str:
+        return fake_hex(self.token, self.logical)
+
+    @property
+    def physical(self) -> str:
+        """The name AWS would use: the program's `name` input, else an auto-name."""
+        return self.inputs.get("name") or f"{self.logical}-{self.suffix[:7]}"
+
+    def arn(self, service: str, resource: str, with_region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if with_region else ''}:{self.account}:{resource}"
+
+
+Fabricator = Callable[[Fabrication, dict[str, Any]], str]
+FABRICATORS: dict[str, Fabricator] = {}
+
+
+def fabricates(*tokens: str) -> Callable[[Fabricator], Fabricator]:
+    def register(function: Fabricator) -> Fabricator:
+        for token in tokens:
+            FABRICATORS[token] = function
+        return function
+    return register
+
+
+def _prefixed_id(prefix: str, arn_resource: str | None = None) -> Fabricator:
+    def fabricate(r: Fabrication, state: dict) -> str:
+        resource_id = f"{prefix}-{r.suffix}"
+        if arn_resource:
+            state["arn"] = r.arn("ec2", f"{arn_resource}/{resource_id}")
+        return resource_id
+    return fabricate
+
+
+FABRICATORS.update({
+    "aws:ec2/vpc:Vpc": _prefixed_id("vpc", "vpc"),
+    "aws:ec2/subnet:Subnet": _prefixed_id("subnet", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": _prefixed_id("igw"),
+    "aws:ec2/natGateway:NatGateway": _prefixed_id("nat"),
+    "aws:ec2/routeTable:RouteTable": _prefixed_id("rtb"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _prefixed_id("sgr"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _prefixed_id("sgr"),
+})
+
+
+@fabricates("aws:ec2/eip:Eip")
+def _eip(r: Fabrication, state: dict) -> str:
+    resource_id = f"eipalloc-{r.suffix}"
+    state.update(allocationId=resource_id, publicIp=f"198.51.100.{int(r.suffix[:2], 16) % 250 + 1}")
+    return resource_id
+
+
+@fabricates("aws:ec2/securityGroup:SecurityGroup")
+def _security_group(r: Fabrication, state: dict) -> str:
+    resource_id = f"sg-{r.suffix}"
+    state.update(arn=r.arn("ec2", f"security-group/{resource_id}"), name=r.physical)
+    return resource_id
+
+
+@fabricates("aws:ecr/repository:Repository")
+def _repository(r: Fabrication, state: dict) -> str:
+    state.update(name=r.physical, arn=r.arn("ecr", f"repository/{r.physical}"), registryId=r.account,
+                 repositoryUrl=f"{r.account}.dkr.ecr.{r.region}.amazonaws.com/{r.physical}")
+    return r.physical
+
+
+@fabricates("docker:index/image:Image")
+def _image(r: Fabrication, state: dict) -> str:
+    image_name = r.inputs.get("imageName", "")
+    repository = image_name.rsplit(":", 1)[0]
+    state["repoDigest"] = f"{repository}@sha256:{fake_hex(image_name, 'digest', length=64)}"
+    return f"sha256:{fake_hex(image_name, length=64)}"
+
+
+@fabricates("aws:secretsmanager/secret:Secret")
+def _secret(r: Fabrication, state: dict) -> str:
+    arn = r.arn("secretsmanager", f"secret:{r.physical}-{r.suffix[:6]}")
+    state.update(arn=arn, name=r.physical)
+    return arn
+
+
+@fabricates("aws:secretsmanager/secretVersion:SecretVersion")
+def _secret_version(r: Fabrication, state: dict) -> str:
+    state.update(versionId=f"v-{r.suffix}", arn=r.inputs.get("secretId"))
+    return f"{r.logical}-{r.suffix[:8]}"
+
+
+@fabricates("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(r: Fabrication, state: dict) -> str:
+    state.update(name=r.physical, arn=r.arn("logs", f"log-group:{r.physical}"))
+    return r.physical
+
+
+@fabricates("aws:iam/role:Role")
+def _role(r: Fabrication, state: dict) -> str:
+    state.update(name=r.physical, arn=r.arn("iam", f"role/{r.physical}", with_region=False))
+    return r.physical
+
+
+@fabricates("aws:iam/rolePolicy:RolePolicy")
+def _role_policy(r: Fabrication, state: dict) -> str:
+    return f"{r.inputs.get('role')}:{r.physical}"
+
+
+@fabricates("aws:ecs/cluster:Cluster")
+def _cluster(r: Fabrication, state: dict) -> str:
+    arn = r.arn("ecs", f"cluster/{r.physical}")
+    state.update(arn=arn, name=r.physical)
+    return arn
+
+
+@fabricates("aws:ecs/taskDefinition:TaskDefinition")
+def _task_definition(r: Fabrication, state: dict) -> str:
+    family = r.inputs.get("family", r.physical)
+    state.update(arn=r.arn("ecs", f"task-definition/{family}:1"),
+                 arnWithoutRevision=r.arn("ecs", f"task-definition/{family}"), revision=1)
+    return family
+
+
+@fabricates("aws:ecs/service:Service")
+def _service(r: Fabrication, state: dict) -> str:
+    cluster_name = str(r.inputs.get("cluster", "")).rsplit("/", 1)[-1]
+    arn = r.arn("ecs", f"service/{cluster_name}/{r.physical}")
+    state.update(name=r.physical, arn=arn)
+    return arn
+
+
+@fabricates("aws:lb/loadBalancer:LoadBalancer")
+def _load_balancer(r: Fabrication, state: dict) -> str:
+    lb_suffix = f"app/{r.physical}/{r.suffix[:16]}"
+    arn = r.arn("elasticloadbalancing", f"loadbalancer/{lb_suffix}")
+    state.update(arn=arn, arnSuffix=lb_suffix, name=r.physical, zoneId="Z215JYRZR1TBD5",
+                 dnsName=f"{r.physical}-{int(r.suffix[:8], 16)}.{r.region}.elb.amazonaws.com")
+    return arn
+
+
+@fabricates("aws:lb/targetGroup:TargetGroup")
+def _target_group(r: Fabrication, state: dict) -> str:
+    tg_suffix = f"targetgroup/{r.physical[:32]}/{r.suffix[:16]}"
+    arn = r.arn("elasticloadbalancing", tg_suffix)
+    state.update(arn=arn, arnSuffix=tg_suffix, name=r.physical[:32])
+    return arn
+
+
+@fabricates("aws:lb/listener:Listener")
+def _listener(r: Fabrication, state: dict) -> str:
+    arn = r.arn("elasticloadbalancing", f"listener/app/{r.suffix[:16]}/{r.suffix[-8:]}")
+    state["arn"] = arn
+    return arn
+
+
+@fabricates("aws:sns/topic:Topic")
+def _topic(r: Fabrication, state: dict) -> str:
+    arn = r.arn("sns", r.physical)
+    state.update(arn=arn, name=r.physical)
+    return arn
+
+
+@fabricates("aws:cloudwatch/metricAlarm:MetricAlarm")
+def _alarm(r: Fabrication, state: dict) -> str:
+    state.update(name=r.physical, arn=r.arn("cloudwatch", f"alarm:{r.physical}"))
+    return r.physical
+
+
+@fabricates("aws:cloudwatch/dashboard:Dashboard")
+def _dashboard(r: Fabrication, state: dict) -> str:
+    name = r.inputs.get("dashboardName", r.physical)
+    state["dashboardArn"] = r.arn("cloudwatch", f"dashboard/{name}", with_region=False)
+    return name
+
+
+@fabricates("aws:appautoscaling/target:Target")
+def _scalable_target(r: Fabrication, state: dict) -> str:
+    state["arn"] = r.arn("application-autoscaling", f"scalable-target/{r.suffix}")
+    return r.inputs.get("resourceId", r.physical)
+
+
+@fabricates("aws:appautoscaling/policy:Policy")
+def _scaling_policy(r: Fabrication, state: dict) -> str:
+    state.update(name=r.physical, arn=r.arn("autoscaling", f"scalingPolicy:{r.suffix}:{r.physical}"))
+    return f"{r.logical}-{r.suffix[:8]}"
+
+
+class AwsMocks(pulumi_mocks.Mocks):
+    """Fabricates the values AWS computes; raises on an invoke it does not know."""
+
+    def __init__(self, region: str, account: str = MOCK_ACCOUNT_ID):
+        self.region = region
+        self.account = account
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        region, account = self.region, self.account
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{region}{suffix}" for suffix in "abc"]
+            return {"names": names, "zoneIds": [f"euc1-az{i + 1}" for i in range(3)], "id": region}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com"}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": account, "arn": f"arn:aws:iam::{account}:user/offline", "userId": "OFFLINE"}
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "authorizationToken": "offline-token",
+                "userName": "AWS",
+                "password": "offline-password",
+                "proxyEndpoint": f"https://{account}.dkr.ecr.{region}.amazonaws.com",
+                "expiresAt": "2099-01-01T00:00:00Z",
+                "id": region,
+            }
+        raise NotImplementedError(f"offline runtime: no mock for invoke {args.token}")
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        resource = Fabrication(args.typ, args.name, dict(args.inputs), self.region, self.account)
+        state: dict[str, Any] = dict(resource.inputs)
+        fabricate = FABRICATORS.get(args.typ)
+        resource_id = fabricate(resource, state) if fabricate else f"{args.name}-{resource.suffix[:8]}"
+        return resource_id, state
