@@ -1,5 +1,5 @@
 """truecaller-backend on ECS Fargate, wired in the order of the deployment notes:
-config -> network -> registry/image -> secrets -> load balancer -> cluster -> migration task
+config -> network -> registry/image -> secrets -> domain -> load balancer -> cluster -> migration task
 -> observability (its error-rate alarms guard the service's deployments) -> service -> autoscaling
 -> exports."""
 
@@ -17,6 +17,7 @@ from infra.containers import (
     ContainerSpec,
     TaskSize,
 )
+from infra.domain import Domain, DomainArgs
 from infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.migration import MigrationTask, MigrationTaskArgs
 from infra.network import Network, NetworkArgs
@@ -54,6 +55,13 @@ secrets = Secrets(
     ),
 )
 
+# HTTPS needs a domain the certificate covers; unprotected stacks may opt out (allowPlainHttp).
+domain = (
+    Domain("domain", DomainArgs(domain_name=cfg.domain_name, zone=cfg.zone_name,
+                                certificate_arn=cfg.certificate_arn, tags=cfg.tags))
+    if cfg.domain_name else None
+)
+
 load_balancer = LoadBalancer(
     "load-balancer",
     LoadBalancerArgs(
@@ -67,9 +75,11 @@ load_balancer = LoadBalancer(
         healthy_threshold_count=cfg.healthy_threshold_count,
         unhealthy_threshold_count=cfg.unhealthy_threshold_count,
         deregistration_delay_seconds=cfg.deregistration_delay_seconds,
-        certificate_arn=cfg.certificate_arn,
         deletion_protection=cfg.protect,
         tags=cfg.tags,
+        domain_name=cfg.domain_name,
+        certificate_arn=domain.certificate_arn if domain else None,
+        zone_id=domain.zone_id if domain else None,
     ),
 )
 
@@ -167,6 +177,7 @@ Autoscaling(
 pulumi.export("url", load_balancer.url)
 pulumi.export("healthUrl", load_balancer.url.apply(lambda url: url + cfg.health_check_path))
 pulumi.export("albDnsName", load_balancer.dns_name)
+pulumi.export("domainName", cfg.domain_name)
 pulumi.export("ecrRepositoryUrl", registry.repository_url)
 pulumi.export("ecrRepositoryName", registry.repository_name)
 pulumi.export("image", registry.image_ref)

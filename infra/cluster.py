@@ -10,6 +10,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.naming import name_prefix
+
+# pulumi-aws appends a 26-character unique suffix to an IAM role's name_prefix (names max 64).
+ROLE_PREFIX_MAX = 38
+
 ECS_TASKS_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -73,13 +78,15 @@ class Cluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("truecaller:infra:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # Names AWS requires to be unique: a replacement deletes the old one first instead of colliding.
+        named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
 
         self.cluster = aws.ecs.Cluster(
             "cluster",
             name=args.name,
             settings=[{"name": "containerInsights", "value": "enabled"}],
             tags=args.tags,
-            opts=child,
+            opts=named,
         )
         self.capacity_providers = aws.ecs.ClusterCapacityProviders(
             "capacity",
@@ -93,11 +100,13 @@ class Cluster(pulumi.ComponentResource):
             name=f"/ecs/{args.name}",
             retention_in_days=args.log_retention_days,
             tags=args.tags,
-            opts=child,
+            opts=named,
         )
 
         self.execution_role = aws.iam.Role(
             "execution",
+            # A known prefix lets the deploy role's IAM permissions name exactly these roles.
+            name_prefix=name_prefix(f"{args.name}-exec", ROLE_PREFIX_MAX),
             description=f"ECS agent for {args.name}: pull image, read secrets, write logs",
             assume_role_policy=ECS_TASKS_TRUST,
             tags=args.tags,
@@ -114,6 +123,7 @@ class Cluster(pulumi.ComponentResource):
         # The application's own AWS identity; it needs no AWS API today, so it gets no policy.
         self.task_role = aws.iam.Role(
             "task",
+            name_prefix=name_prefix(f"{args.name}-task", ROLE_PREFIX_MAX),
             description=f"Application identity for {args.name} (no permissions granted)",
             assume_role_policy=ECS_TASKS_TRUST,
             tags=args.tags,

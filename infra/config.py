@@ -1,19 +1,23 @@
 """The stack's configuration: one typed, validated place.
 
-Every key the program reads is declared once in ``SETTINGS`` (type, default, description,
-validation). ``Pulumi.yaml`` declares the same keys for the CLI; a test keeps the two in sync.
-Defaults come from the deployment notes (0.5 vCPU / 1 GB, port 3000, 7-day logs, rolling
+Every key the program reads is declared once in ``SETTINGS`` (type, default, description and its
+constraint as data). ``Pulumi.yaml`` declares the same keys for the CLI; a test keeps the two in
+sync. Defaults come from the deployment notes (0.5 vCPU / 1 GB, port 3000, 7-day logs, rolling
 100/200/120 s).
 
 Bad values are collected and raised together as one ``ConfigError`` before any resource is
-created, each message naming the key, the value it got and what is allowed.
+created, each message naming the key, the value it got, what is allowed and the fix. Values the
+policy pack would reject at preview (log retention, rolling thresholds, HTTPS in production) are
+rejected here already, with the thresholds of the pack's own config file.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,9 +51,12 @@ LOG_RETENTION_DAYS = (
     3288, 3653,
 )
 
-_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
-_DIGEST_REF = re.compile(r"^[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The policy pack's config file, as CI passes it (`--policy-pack-config`); its thresholds bind the
+# program too, so a value the pack would reject at preview is refused before anything is planned.
+POLICY_CONFIG_FILE = "policies/policy-config.example.json"
+# Rollback goes back to an earlier image that ECR still holds: the current one, the previous one and
+# one more (for when the previous release was itself rolled back).
+MIN_ECR_KEEP_IMAGES = 3
 
 
 class ConfigError(pulumi.RunError):
@@ -70,112 +77,155 @@ class Setting:
     type: str  # "integer" | "string" | "boolean", as Pulumi.yaml declares it
     default: Any
     description: str
-    check: Callable[[Any], str | None] | None = None  # returns what is allowed, or None if ok
+    choices: tuple = ()  # allowed values, when only some are
+    minimum: int | None = None
+    maximum: int | None = None
+    shape: str | None = None  # a string's form: a key of SHAPES
 
 
-def _one_of(*allowed: Any) -> Callable[[Any], str | None]:
-    return lambda v: None if v in allowed else "one of " + ", ".join(repr(a) for a in allowed)
+# Shapes of string values: name -> (pattern or None for a checker in ``shape_problem``, what is
+# expected). An empty string is accepted where a shape's name starts with "optional".
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+SHAPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
+    "cidr": (None, "an IPv4 CIDR block with a prefix length from /16 to /20, such as 10.0.0.0/16"),
+    "relative-path": (None, "a path relative to the Pulumi project directory, inside it"),
+    # Safe inside the container's health-check shell command: no quotes, spaces, `$` or backslashes.
+    "url-path": (re.compile(r"^/[A-Za-z0-9._~%!*+,;=:@/-]*(\?[A-Za-z0-9._~%!*+,;=:@/&-]*)?$"),
+                 "an URL path starting with '/' (letters, digits and - . _ ~ % ! * + , ; = : @ / ? &)"),
+    "optional-acm-arn": (re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"),
+                         "empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
+    "optional-digest-ref": (re.compile(r"^[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$"),
+                            "empty or an image reference pinned by digest: <registry>/<repository>@sha256:<64 hex>"),
+    "optional-email": (re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "empty or an e-mail address"),
+    "optional-domain": (re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$"),
+                        "empty or a lower-case DNS name such as api.example.com"),
+    "optional-hosted-zone": (re.compile(rf"^(Z[A-Z0-9]{{1,32}}|external|(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+)$"),
+                             "empty (the zone of domainName's parent), a Route 53 hosted zone ID (Z...), a "
+                             "zone name, or 'external' (DNS managed outside Route 53)"),
+}
 
 
-def _between(low: int, high: int) -> Callable[[int], str | None]:
-    return lambda v: None if low <= v <= high else f"an integer from {low} to {high}"
+def shape_problem(shape: str, value: str) -> str | None:
+    """What is expected of ``value``, or None when it has the shape."""
+    pattern, expected = SHAPES[shape]
+    if shape.startswith("optional") and value == "":
+        return None
+    if shape == "cidr":
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            return expected
+        return None if network.version == 4 and 16 <= network.prefixlen <= 20 else expected
+    if shape == "relative-path":
+        path = Path(value)
+        return expected if not value or path.is_absolute() or ".." in path.parts else None
+    return None if pattern.match(value) else expected
 
 
-def _optional(pattern: re.Pattern[str], shape: str) -> Callable[[str], str | None]:
-    return lambda v: None if v == "" or pattern.match(v) else f"empty or {shape}"
-
-
-def _cidr(value: str) -> str | None:
-    try:
-        net = ipaddress.ip_network(value)
-    except ValueError:
-        return "an IPv4 CIDR block such as 10.0.0.0/16"
-    if net.version != 4 or not 16 <= net.prefixlen <= 20:
-        return "an IPv4 CIDR block with a prefix length from /16 to /20"
-    return None
-
-
-def _relative_path(value: str) -> str | None:
-    if not value or Path(value).is_absolute() or ".." in Path(value).parts:
-        return "a path relative to the Pulumi project directory, inside it"
+def value_problem(setting: Setting, value: Any) -> str | None:
+    """What is expected of a parsed value of ``setting``, or None when it is allowed."""
+    if setting.choices and value not in setting.choices:
+        return "one of " + ", ".join(repr(c) for c in setting.choices)
+    if setting.minimum is not None and not setting.minimum <= value <= setting.maximum:
+        return f"an integer from {setting.minimum} to {setting.maximum}"
+    if setting.shape:
+        return shape_problem(setting.shape, value)
     return None
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("cpu", "integer", 512, "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192, 16384).",
-            _one_of(*FARGATE_TASK_SIZES)),
+            choices=tuple(FARGATE_TASK_SIZES)),
     Setting("memory", "integer", 1024, "Fargate task memory in MiB; must be valid for the CPU size.",
-            _between(512, 122880)),
+            minimum=512, maximum=122880),
     Setting("desiredCount", "integer", 1, "Tasks the service runs (the autoscaler's minimum when enabled).",
-            _between(1, 100)),
+            minimum=1, maximum=100),
     Setting("containerPort", "integer", 3000, "Port the application listens on (PORT in the container).",
-            _between(1024, 65535)),
-    Setting("healthCheckPath", "string", "/api/health", "HTTP path the load balancer probes.",
-            lambda v: None if v.startswith("/") and " " not in v else "a path starting with '/'"),
-    Setting("logRetentionDays", "integer", 7, "CloudWatch Logs retention in days (never 'never expire').",
-            _one_of(*LOG_RETENTION_DAYS)),
+            minimum=1024, maximum=65535),
+    Setting("healthCheckPath", "string", "/api/health",
+            "HTTP path the load balancer and the container health check probe (an URL path, no quotes or spaces).",
+            shape="url-path"),
+    Setting("logRetentionDays", "integer", 7,
+            "CloudWatch Logs retention in days; must equal the policy pack's log-retention.retentionDays.",
+            choices=LOG_RETENTION_DAYS),
     Setting("natMode", "string", "single",
             "Outbound internet for tasks: 'single' NAT gateway, one 'per-az', or 'none' (tasks in public "
             "subnets with a public IP, reachable only from the load balancer).",
-            _one_of("none", "single", "per-az")),
+            choices=("none", "single", "per-az")),
     Setting("azCount", "integer", 2, "Availability zones to spread subnets over (the ALB needs two).",
-            _between(2, 6)),
-    Setting("vpcCidr", "string", "10.0.0.0/16", "VPC CIDR block (/16 to /20).", _cidr),
+            minimum=2, maximum=6),
+    Setting("vpcCidr", "string", "10.0.0.0/16", "VPC CIDR block (/16 to /20).", shape="cidr"),
+    Setting("domainName", "string", "",
+            "DNS name of the API (api.example.com): ACM certificate validated in Route 53, HTTPS with TLS 1.3, "
+            "HTTP redirects with 301, alias A/AAAA records to the load balancer.",
+            shape="optional-domain"),
+    Setting("hostedZone", "string", "",
+            "Route 53 hosted zone for domainName: a zone ID, a zone name, empty for the zone of domainName's "
+            "parent, or 'external' when DNS is managed elsewhere (needs certificateArn).",
+            shape="optional-hosted-zone"),
     Setting("certificateArn", "string", "",
-            "ACM certificate ARN; when set, HTTP redirects to an HTTPS listener.",
-            _optional(_ACM_ARN, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")),
+            "Existing ACM certificate ARN for domainName, instead of requesting one.",
+            shape="optional-acm-arn"),
+    Setting("allowPlainHttp", "boolean", False,
+            "Serve plain HTTP on the load balancer's DNS name, without domain or certificate (unprotected "
+            "stacks only, e.g. staging)."),
     Setting("deploymentMinimumHealthyPercent", "integer", 100,
             "Rolling deploys: share of desired tasks kept running (100 keeps old tasks until new are healthy).",
-            _between(0, 100)),
+            minimum=0, maximum=100),
     Setting("deploymentMaximumPercent", "integer", 200,
             "Rolling deploys: upper limit of running tasks during a deploy (200 starts new before stopping old).",
-            _between(100, 400)),
+            minimum=100, maximum=400),
     Setting("healthCheckGracePeriodSeconds", "integer", 120,
-            "Seconds ECS ignores load balancer health checks after a task starts.", _between(0, 7200)),
+            "Seconds ECS ignores load balancer health checks after a task starts.", minimum=0, maximum=7200),
     Setting("healthCheckIntervalSeconds", "integer", 10, "Target group health check interval.",
-            _between(5, 300)),
+            minimum=5, maximum=300),
     Setting("healthyThresholdCount", "integer", 2, "Consecutive passing checks before a target takes traffic.",
-            _between(2, 10)),
+            minimum=2, maximum=10),
     Setting("unhealthyThresholdCount", "integer", 3, "Consecutive failing checks before a target is unhealthy.",
-            _between(2, 10)),
+            minimum=2, maximum=10),
     Setting("deregistrationDelaySeconds", "integer", 15,
-            "Seconds the load balancer drains an old task before ECS stops it.", _between(0, 3600)),
+            "Seconds the load balancer drains an old task before ECS stops it.", minimum=0, maximum=3600),
     Setting("capacityProvider", "string", "FARGATE", "Capacity provider: 'FARGATE' or 'FARGATE_SPOT'.",
-            _one_of("FARGATE", "FARGATE_SPOT")),
+            choices=("FARGATE", "FARGATE_SPOT")),
     Setting("cpuArchitecture", "string", "x86_64", "Task CPU architecture: 'x86_64' or 'arm64'.",
-            _one_of("x86_64", "arm64")),
+            choices=("x86_64", "arm64")),
     Setting("imageContext", "string", "app", "Docker build context, relative to the project directory.",
-            _relative_path),
+            shape="relative-path"),
     Setting("dockerfile", "string", "Dockerfile", "Dockerfile path, relative to the project directory.",
-            _relative_path),
+            shape="relative-path"),
     Setting("imageOverride", "string", "",
-            "Image pinned by digest (<repository>@sha256:<digest>) that replaces the built image; "
-            "set by rollbacks.",
-            _optional(_DIGEST_REF, "an image reference pinned by digest: <registry>/<repository>@sha256:<64 hex>")),
-    Setting("ecrKeepImages", "integer", 10, "Images the ECR lifecycle policy keeps.", _between(1, 1000)),
+            "Image pinned by digest (<repository>@sha256:<digest>) that replaces the built image (nothing is "
+            "built); set by `ops rollback`.",
+            shape="optional-digest-ref"),
+    Setting("ecrKeepImages", "integer", 10,
+            f"Images the ECR lifecycle policy keeps (at least {MIN_ECR_KEEP_IMAGES}): rollback reaches back "
+            "ecrKeepImages - 1 releases.",
+            minimum=MIN_ECR_KEEP_IMAGES, maximum=1000),
     Setting("secretsMode", "string", "managed",
             "'managed': secret values come from `pulumi config set --secret`; 'external': only the secret "
             "containers are created and values are populated out of band.",
-            _one_of("managed", "external")),
+            choices=("managed", "external")),
     Setting("protect", "boolean", False,
-            "Production safety: protect stateful resources, ALB deletion protection, no ECR force-delete."),
+            "Production safety: protect stateful resources, ALB deletion protection, no ECR force-delete, "
+            "HTTPS required."),
     Setting("autoscalingMaxCount", "integer", 2, "Autoscaling maximum tasks (minimum is desiredCount).",
-            _between(1, 100)),
+            minimum=1, maximum=100),
     Setting("autoscalingCpuTargetPercent", "integer", 60, "Target average CPU utilisation for scaling.",
-            _between(10, 90)),
+            minimum=10, maximum=90),
     Setting("autoscalingRequestsPerTarget", "integer", 500,
-            "Target ALB requests per task per minute for scaling.", _between(10, 100000)),
+            "Target ALB requests per task per minute for scaling.", minimum=10, maximum=100000),
     Setting("alarmEmail", "string", "", "E-mail address subscribed to the alarm topic (empty: none).",
-            _optional(_EMAIL, "an e-mail address")),
+            shape="optional-email"),
     Setting("costLogGbPerMonth", "integer", 5, "Cost estimate: GB of logs ingested per month.",
-            _between(0, 100000)),
+            minimum=0, maximum=100000),
     Setting("costNatGbPerMonth", "integer", 20, "Cost estimate: GB processed by NAT gateways per month.",
-            _between(0, 1000000)),
+            minimum=0, maximum=1000000),
     Setting("costAlbLcu", "integer", 1, "Cost estimate: average ALB load balancer capacity units.",
-            _between(0, 10000)),
+            minimum=0, maximum=10000),
 )
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+SECRET_CONFIG_KEYS = tuple(config_key for _env, config_key in SECRET_SPECS.values())
 
 
 @dataclass(frozen=True)
@@ -191,7 +241,10 @@ class AppConfig:
     nat_mode: str
     az_count: int
     vpc_cidr: str
+    domain_name: str
+    hosted_zone: str
     certificate_arn: str
+    allow_plain_http: bool
     deployment_minimum_healthy_percent: int
     deployment_maximum_percent: int
     health_check_grace_period_seconds: int
@@ -227,10 +280,6 @@ class AppConfig:
         return {"project": self.project, "environment": self.stack, "managed-by": "pulumi"}
 
     @property
-    def https(self) -> bool:
-        return bool(self.certificate_arn)
-
-    @property
     def docker_platform(self) -> str:
         return "linux/arm64" if self.cpu_architecture == "arm64" else "linux/amd64"
 
@@ -238,12 +287,20 @@ class AppConfig:
     def ecs_cpu_architecture(self) -> str:
         return "ARM64" if self.cpu_architecture == "arm64" else "X86_64"
 
+    @property
+    def zone_name(self) -> str:
+        """The hosted zone to look up when ``hostedZone`` is not an ID: given, or domainName's parent."""
+        if self.hosted_zone:
+            return self.hosted_zone
+        labels = self.domain_name.split(".")
+        return ".".join(labels[1:]) if len(labels) > 2 else self.domain_name
+
 
 def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
-def _parse(setting: Setting, raw: str) -> tuple[Any, str | None]:
+def parse_value(setting: Setting, raw: str) -> tuple[Any, str | None]:
     """Parse a CLI config string (the CLI passes every value as a string)."""
     if setting.type == "integer":
         if re.fullmatch(r"-?\d+", raw.strip()):
@@ -256,43 +313,21 @@ def _parse(setting: Setting, raw: str) -> tuple[Any, str | None]:
     return raw, None
 
 
-def parse_config(
-    raw: Mapping[str, str],
-    *,
-    project: str,
-    stack: str,
-    project_dir: Path,
-    secret_config: Mapping[str, tuple[str | None, bool]] | None = None,
-) -> AppConfig:
-    """Validate raw config strings (keys without namespace) into an ``AppConfig``.
+# --------------------------------------------------------------------------- rules across keys
 
-    ``secret_config`` maps each managed-secret config key to (value or None, stored-as-secret).
-    Raises ``ConfigError`` listing every problem.
-    """
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        text = raw.get(setting.key)
-        if text is None:
-            values[setting.key] = setting.default
-            continue
-        value, expected = _parse(setting, text)
-        if expected is None and setting.check is not None:
-            expected = setting.check(value)
-        if expected is not None:
-            problems.append(
-                f"{project}:{setting.key} = {text!r} is invalid: expected {expected}. "
-                f"Fix: pulumi config set {setting.key} <value> -s {stack}"
-            )
-            value = setting.default
-        values[setting.key] = value
 
+def task_size_problems(values: Mapping[str, Any], project: str, stack: str) -> list[str]:
     allowed_memory = FARGATE_TASK_SIZES.get(values["cpu"], ())
     if values["cpu"] in FARGATE_TASK_SIZES and values["memory"] not in allowed_memory:
-        problems.append(
+        return [
             f"{project}:memory = {values['memory']} is not a valid Fargate size for cpu = {values['cpu']}: "
             f"expected one of {', '.join(map(str, allowed_memory))}. Fix: pulumi config set memory <MiB> -s {stack}"
-        )
+        ]
+    return []
+
+
+def capacity_problems(values: Mapping[str, Any], project: str, stack: str) -> list[str]:
+    problems = []
     if values["deploymentMaximumPercent"] <= values["deploymentMinimumHealthyPercent"]:
         problems.append(
             f"{project}:deploymentMaximumPercent = {values['deploymentMaximumPercent']} must be greater than "
@@ -310,31 +345,203 @@ def parse_config(
             f"{project}:capacityProvider = 'FARGATE_SPOT' with desiredCount < 2 on a protected stack: a Spot "
             "interruption would take the service down. Use FARGATE or desiredCount >= 2."
         )
-    for key in ("imageContext", "dockerfile"):
-        if SETTINGS_BY_KEY[key].check(values[key]) is None and not (project_dir / values[key]).exists():
-            problems.append(
-                f"{project}:{key} = {values[key]!r} does not exist in {project_dir}. "
-                f"Fix: pulumi config set {key} <path> -s {stack}"
-            )
+    return problems
 
+
+def build_path_problems(values: Mapping[str, Any], project: str, stack: str, project_dir: Path) -> list[str]:
+    if values["imageOverride"]:
+        return []  # nothing is built
+    return [
+        f"{project}:{key} = {values[key]!r} does not exist in {project_dir}. "
+        f"Fix: pulumi config set {key} <path> -s {stack}"
+        for key in ("imageContext", "dockerfile")
+        if shape_problem("relative-path", values[key]) is None and not (project_dir / values[key]).exists()
+    ]
+
+
+def https_problems(values: Mapping[str, Any], project: str, stack: str) -> list[str]:
+    """Production serves HTTPS on its own domain; plain HTTP only by explicit choice, outside production."""
+    domain, certificate = values["domainName"], values["certificateArn"]
+    plain, protected = values["allowPlainHttp"], values["protect"]
+    if plain and protected:
+        return [f"{project}:allowPlainHttp = true on a protected stack: production serves HTTPS only. "
+                f"Fix: pulumi config set domainName <api.example.com> -s {stack} && "
+                f"pulumi config rm allowPlainHttp -s {stack}"]
+    if plain and (domain or certificate):
+        return [f"{project}:allowPlainHttp = true contradicts domainName/certificateArn, which serve HTTPS. "
+                f"Fix: pulumi config rm allowPlainHttp -s {stack}"]
+    if certificate and not domain:
+        return [f"{project}:certificateArn is set without {project}:domainName: the URL and health checks must "
+                f"use the name the certificate covers. Fix: pulumi config set domainName <name> -s {stack}"]
+    if values["hostedZone"] == "external" and not certificate:
+        return [f"{project}:hostedZone = 'external' needs {project}:certificateArn: without a Route 53 zone the "
+                f"certificate cannot be validated here. Fix: pulumi config set certificateArn <arn> -s {stack}"]
+    if values["hostedZone"] and not domain:
+        return [f"{project}:hostedZone is set without {project}:domainName. "
+                f"Fix: pulumi config set domainName <name> -s {stack}"]
+    if not (domain or certificate or plain):
+        fix = (f"pulumi config set domainName <api.example.com> -s {stack}" if protected else
+               f"pulumi config set domainName <name> -s {stack} (or pulumi config set allowPlainHttp true -s {stack})")
+        which = "a protected stack" if protected else "this stack"
+        return [f"{which} has neither {project}:domainName nor {project}:certificateArn: the API would be served "
+                f"over plain HTTP. Fix: {fix}"]
+    return []
+
+
+def load_policy_config(project_dir: Path) -> tuple[dict[str, Any], list[str]]:
+    """The policy pack's config file (thresholds and levels), or the problems reading it."""
+    path = project_dir / POLICY_CONFIG_FILE
+    if not path.exists():
+        return {}, []
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return {}, [f"{POLICY_CONFIG_FILE} cannot be read as JSON ({exc}). Fix: correct the file"]
+    if not isinstance(document, dict):
+        return {}, [f"{POLICY_CONFIG_FILE} must hold a JSON object of policy settings. Fix: correct the file"]
+    return document, []
+
+
+def policy_setting(policy_config: Mapping[str, Any], policy: str, key: str, default: Any) -> Any:
+    entry = policy_config.get(policy)
+    return entry.get(key, default) if isinstance(entry, dict) else default
+
+
+def policy_problems(values: Mapping[str, Any], project: str, stack: str, policy_config: Mapping[str, Any]) -> list[str]:
+    """The mandatory policies' rules that map to a config key, with the pack's messages and thresholds."""
+    problems = []
+    retention = policy_setting(policy_config, "log-retention", "retentionDays", 7)
+    if values["logRetentionDays"] != retention:
+        problems.append(
+            f"{project}:logRetentionDays = {values['logRetentionDays']}: log group keeps logs "
+            f"{values['logRetentionDays']} days; the guideline is exactly {retention} (policy log-retention). "
+            f"Fix: pulumi config set logRetentionDays {retention} -s {stack}, or change log-retention.retentionDays "
+            f"in {POLICY_CONFIG_FILE}"
+        )
+    rolling = "ecs-zero-downtime-rolling"
+    for key, threshold_key, default, why in (
+        ("deploymentMinimumHealthyPercent", "minimumHealthyPercent", 100,
+         "so old tasks keep serving until new ones are healthy"),
+        ("deploymentMaximumPercent", "maximumPercent", 200, "so new tasks start before old ones stop"),
+        ("healthCheckGracePeriodSeconds", "healthCheckGracePeriodSeconds", 120,
+         "so slow starts are not killed by load balancer health checks"),
+    ):
+        needed = policy_setting(policy_config, rolling, threshold_key, default)
+        if values[key] < needed:
+            problems.append(
+                f"{project}:{key} = {values[key]}: needs >= {needed} {why} (policy {rolling}). "
+                f"Fix: pulumi config set {key} {needed} -s {stack}, or change {rolling}.{threshold_key} in "
+                f"{POLICY_CONFIG_FILE}"
+            )
+    return problems
+
+
+_STACK_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+
+
+def stack_name_problems(project: str, stack: str) -> list[str]:
+    """Physical names start with <project>-<stack>; ECR, load balancers and target groups accept only
+    lower-case letters, digits and single hyphens inside the name."""
+    if _STACK_NAME.match(stack) and "--" not in stack:
+        return []
+    suggestion = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", stack.lower())).strip("-") or "prod"
+    return [f"stack name '{stack}' cannot be part of AWS resource names ({project}-{stack}): use lower-case letters, "
+            f"digits and single hyphens. Fix: pulumi stack rename {suggestion}"]
+
+
+def unknown_key_problems(keys: Iterable[str], project: str, stack: str) -> list[str]:
+    """Keys in the project's namespace that the program does not read: usually a typo."""
+    known = [*SETTINGS_BY_KEY, *SECRET_CONFIG_KEYS]
+    lowered = {k.lower(): k for k in known}
+    problems = []
+    for key in sorted(keys):
+        if key in SETTINGS_BY_KEY or key in SECRET_CONFIG_KEYS:
+            continue
+        closest = lowered.get(key.lower()) or next(iter(difflib.get_close_matches(key, known, n=1, cutoff=0.6)),
+                                                   None)
+        hint = f"did you mean '{closest}'? " if closest else ""
+        problems.append(
+            f"{project}:{key} in Pulumi.{stack}.yaml is not a setting of this program: {hint}"
+            f"Fix: pulumi config rm {key} -s {stack}" + (f" && pulumi config set {closest} <value> -s {stack}"
+                                                          if closest else "")
+        )
+    return problems
+
+
+def secret_problems(values: Mapping[str, Any], secret_config, project: str, stack: str):
+    """Managed secret values: set, not blank, stored encrypted. Returns (problems, values as secrets)."""
+    problems: list[str] = []
     secret_values: dict[str, pulumi.Output[str]] = {}
-    if values["secretsMode"] == "managed":
-        for _name, (_env, config_key) in SECRET_SPECS.items():
-            value, stored_as_secret = (secret_config or {}).get(config_key, (None, False))
-            fix = f"pulumi config set --secret {config_key} '<value>' -s {stack}"
-            if value is None:
-                problems.append(
-                    f"{project}:{config_key} is not set (secretsMode is 'managed'). Fix: {fix} "
-                    f"(or pulumi config set secretsMode external -s {stack} and populate the secret out of band)"
-                )
-            elif not value.strip():
-                problems.append(f"{project}:{config_key} is empty; an empty secret stops tasks from starting "
-                                f"(ResourceInitializationError). Fix: {fix}")
-            elif not stored_as_secret:
-                problems.append(f"{project}:{config_key} is stored in plain text in Pulumi.{stack}.yaml. "
-                                f"Fix: {fix}")
-            else:
-                secret_values[config_key] = pulumi.Output.secret(value)
+    if values["secretsMode"] != "managed":
+        return problems, secret_values
+    for config_key in SECRET_CONFIG_KEYS:
+        value, stored_as_secret = (secret_config or {}).get(config_key, (None, False))
+        fix = f"pulumi config set --secret {config_key} '<value>' -s {stack}"
+        if value is None:
+            problems.append(
+                f"{project}:{config_key} is not set (secretsMode is 'managed'). Fix: {fix} "
+                f"(or pulumi config set secretsMode external -s {stack} and populate the secret out of band)"
+            )
+        elif not value.strip():
+            problems.append(f"{project}:{config_key} is empty; an empty secret stops tasks from starting "
+                            f"(ResourceInitializationError). Fix: {fix}")
+        elif not stored_as_secret:
+            problems.append(f"{project}:{config_key} is stored in plain text in Pulumi.{stack}.yaml. Fix: {fix}")
+        else:
+            secret_values[config_key] = pulumi.Output.secret(value)
+    return problems, secret_values
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def parse_config(
+    raw: Mapping[str, str],
+    *,
+    project: str,
+    stack: str,
+    project_dir: Path,
+    secret_config: Mapping[str, tuple[str | None, bool]] | None = None,
+    unknown_keys: Iterable[str] = (),
+    policy_config: Mapping[str, Any] | None = None,
+) -> AppConfig:
+    """Validate raw config strings (keys without namespace) into an ``AppConfig``.
+
+    ``secret_config`` maps each managed-secret config key to (value or None, stored-as-secret);
+    ``policy_config`` is the policy pack's config (read from ``POLICY_CONFIG_FILE`` when None).
+    Raises ``ConfigError`` listing every problem.
+    """
+    problems = stack_name_problems(project, stack) + unknown_key_problems(unknown_keys, project, stack)
+    values: dict[str, Any] = {}
+    invalid: set[str] = set()
+    for setting in SETTINGS:
+        text = raw.get(setting.key)
+        if text is None:
+            values[setting.key] = setting.default
+            continue
+        value, expected = parse_value(setting, text)
+        if expected is None:
+            expected = value_problem(setting, value)
+        if expected is not None:
+            problems.append(
+                f"{project}:{setting.key} = {text!r} is invalid: expected {expected}. "
+                f"Fix: pulumi config set {setting.key} <value> -s {stack}"
+            )
+            value = setting.default
+            invalid.add(setting.key)
+        values[setting.key] = value
+
+    if policy_config is None:
+        policy_config, unreadable = load_policy_config(project_dir)
+        problems += unreadable
+    problems += task_size_problems(values, project, stack)
+    problems += capacity_problems(values, project, stack)
+    problems += build_path_problems(values, project, stack, project_dir)
+    if not invalid & {"domainName", "hostedZone", "certificateArn", "allowPlainHttp", "protect"}:
+        problems += https_problems(values, project, stack)  # a bad value was replaced by its default
+    problems += policy_problems(values, project, stack, policy_config)
+    more, secret_values = secret_problems(values, secret_config, project, stack)
+    problems += more
 
     if problems:
         raise ConfigError(problems, stack)
@@ -351,10 +558,12 @@ def load_config() -> AppConfig:
     from pulumi.runtime import config as runtime_config
 
     project, stack = pulumi.get_project(), pulumi.get_stack()
-    raw = {s.key: runtime_config.get_config(f"{project}:{s.key}") for s in SETTINGS}
+    every_key = {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
+    namespace = f"{project}:"
+    raw = {s.key: runtime_config.get_config(namespace + s.key) for s in SETTINGS}
     secret_config = {}
-    for _env, config_key in SECRET_SPECS.values():
-        full_key = f"{project}:{config_key}"
+    for config_key in SECRET_CONFIG_KEYS:
+        full_key = namespace + config_key
         secret_config[config_key] = (runtime_config.get_config(full_key), runtime_config.is_config_secret(full_key))
     return parse_config(
         {k: v for k, v in raw.items() if v is not None},
@@ -362,4 +571,5 @@ def load_config() -> AppConfig:
         stack=stack,
         project_dir=Path.cwd(),
         secret_config=secret_config,
+        unknown_keys=[k[len(namespace):] for k in every_key if k.startswith(namespace)],
     )

@@ -81,7 +81,9 @@ def _render(spec: ContainerSpec, build) -> pulumi.Output[str]:
 
 def app_container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
     health_url = f"http://127.0.0.1:{spec.container_port}{spec.health_check_path}"
-    probe = f"node -e \"fetch('{health_url}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""
+    # Exec form, no shell: the path reaches node as one argument and the URL as a JS string literal.
+    script = f"fetch({json.dumps(health_url)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+    probe = ["CMD", "node", "-e", script]
     return _render(
         spec,
         lambda image, region, log_group, secrets: _definition(
@@ -100,7 +102,7 @@ def app_container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
                     {"containerPort": spec.container_port, "hostPort": spec.container_port, "protocol": "tcp"}
                 ],
                 "healthCheck": {
-                    "command": ["CMD-SHELL", probe],
+                    "command": probe,
                     "interval": 15,
                     "timeout": 5,
                     "retries": 3,
@@ -145,7 +147,12 @@ def fargate_task_definition(
     parent: pulumi.Resource,
 ) -> aws.ecs.TaskDefinition:
     """An awsvpc Fargate task definition; the service's and the migration task's differ only in
-    family and containers."""
+    family and containers.
+
+    Every change registers a new revision; ``skip_destroy`` keeps the superseded one ACTIVE instead of
+    deregistering it, so `ops rollback` (and ECS's own rollback) can return to it: an INACTIVE revision
+    can neither run tasks nor be the target of UpdateService.
+    """
     return aws.ecs.TaskDefinition(
         logical_name,
         family=family,
@@ -157,6 +164,7 @@ def fargate_task_definition(
         execution_role_arn=execution_role_arn,
         task_role_arn=task_role_arn,
         container_definitions=container_definitions,
+        skip_destroy=True,
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )

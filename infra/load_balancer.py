@@ -1,4 +1,9 @@
-"""Internet-facing ALB, its security group, the IP target group and the listeners."""
+"""Internet-facing dual-stack ALB, its security group, the IP target group, the listeners and the
+domain's alias records.
+
+With a certificate the HTTPS listener forwards and the HTTP listener only redirects (301); without
+one (allowPlainHttp, unprotected stacks only) the HTTP listener forwards.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# AWS's recommended policy since 2025-09: TLS 1.3 and 1.2 (forward-secret ciphers only) with hybrid
+# post-quantum key exchange for clients that offer it.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 
 
 @dataclass
@@ -22,9 +29,13 @@ class LoadBalancerArgs:
     healthy_threshold_count: int
     unhealthy_threshold_count: int
     deregistration_delay_seconds: int
-    certificate_arn: str
     deletion_protection: bool
     tags: dict[str, str]
+    # HTTPS: the domain, its validated certificate and (when DNS is in Route 53) the zone for the
+    # alias records. None for plain HTTP on the load balancer's own name.
+    domain_name: str = ""
+    certificate_arn: pulumi.Input[str] | None = None
+    zone_id: pulumi.Input[str] | None = None
 
 
 def health_check_timeout(interval_seconds: int) -> int:
@@ -49,7 +60,8 @@ class LoadBalancer(pulumi.ComponentResource):
             tags={**args.tags, "Name": f"{args.name}-alb"},
             opts=child,
         )
-        listener_ports = [80, 443] if args.certificate_arn else [80]
+        https = args.certificate_arn is not None
+        listener_ports = [80, 443] if https else [80]
         for port in listener_ports:
             for family, cidr in (("ipv4", "0.0.0.0/0"), ("ipv6", "::/0")):
                 aws.vpc.SecurityGroupIngressRule(
@@ -76,17 +88,19 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
 
+        # No fixed name: a replacement (e.g. `internal` changed) gets a fresh auto-name instead of
+        # colliding with the one it replaces. The Name tag says whose it is.
         self.load_balancer = aws.lb.LoadBalancer(
             "alb",
-            name=args.name[:32],
             load_balancer_type="application",
             internal=False,
+            ip_address_type="dualstack",  # the domain's AAAA record resolves only to a dual-stack ALB
             security_groups=[self.security_group.id],
             subnets=args.public_subnet_ids,
             drop_invalid_header_fields=True,
             enable_deletion_protection=args.deletion_protection,
             idle_timeout=60,
-            tags=args.tags,
+            tags={**args.tags, "Name": args.name},
             opts=child,
         )
         self.target_group = aws.lb.TargetGroup(
@@ -112,7 +126,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
         forward = [{"type": "forward", "target_group_arn": self.target_group.arn}]
-        if args.certificate_arn:
+        if https:
             self.https_listener = aws.lb.Listener(
                 "https",
                 load_balancer_arn=self.load_balancer.arn,
@@ -145,12 +159,25 @@ class LoadBalancer(pulumi.ComponentResource):
         # The listener that forwards must exist before ECS attaches a service to the target group.
         self.forwarding_listener = self.https_listener or self.http_listener
 
-        scheme = "https" if args.certificate_arn else "http"
+        if args.zone_id is not None:
+            for record_type in ("A", "AAAA"):
+                aws.route53.Record(
+                    f"alias-{record_type.lower()}",
+                    zone_id=args.zone_id,
+                    name=args.domain_name,
+                    type=record_type,
+                    aliases=[{"name": self.load_balancer.dns_name, "zone_id": self.load_balancer.zone_id,
+                              "evaluate_target_health": True}],
+                    opts=child,
+                )
+
         self.security_group_id = self.security_group.id
         self.target_group_arn = self.target_group.arn
         self.target_group_arn_suffix = self.target_group.arn_suffix
         self.arn_suffix = self.load_balancer.arn_suffix
         self.dns_name = self.load_balancer.dns_name
-        self.url = self.dns_name.apply(lambda dns: f"{scheme}://{dns}")
+        # With a domain, clients and `ops` health checks use it, so the certificate matches the name.
+        self.url = (pulumi.Output.from_input(f"https://{args.domain_name}") if args.domain_name
+                    else self.dns_name.apply(lambda dns: f"http://{dns}"))
 
         self.register_outputs({"dnsName": self.dns_name, "targetGroupArn": self.target_group_arn})

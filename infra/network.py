@@ -1,8 +1,13 @@
-"""VPC, subnets over the available zones, internet gateway, NAT per mode, route tables."""
+"""VPC, subnets over the available zones, internet gateway, NAT per mode, route tables.
+
+The VPC is dual-stack: public subnets get an IPv6 /64 each so the load balancer can answer on IPv6
+(the domain's AAAA record); tasks keep IPv4 only.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from dataclasses import dataclass
 
 import pulumi
@@ -28,6 +33,11 @@ def subnet_cidrs(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     blocks = list(vpc.subnets(prefixlen_diff=_SUBNET_NEW_PREFIX))
     half = len(blocks) // 2
     return [str(b) for b in blocks[:az_count]], [str(b) for b in blocks[half : half + az_count]]
+
+
+def ipv6_subnet(vpc_block: str, index: int) -> str:
+    """The index-th /64 of the VPC's Amazon-provided /56."""
+    return str(next(itertools.islice(ipaddress.ip_network(vpc_block).subnets(new_prefix=64), index, None)))
 
 
 def _zone(names: list[str], index: int, wanted: int) -> str:
@@ -59,6 +69,7 @@ class Network(pulumi.ComponentResource):
             cidr_block=args.cidr_block,
             enable_dns_hostnames=True,  # awsvpc tasks and interface endpoints need DNS names
             enable_dns_support=True,
+            assign_generated_ipv6_cidr_block=True,
             tags={**args.tags, "Name": args.name},
             opts=child,
         )
@@ -76,6 +87,13 @@ class Network(pulumi.ComponentResource):
             gateway_id=igw.id,
             opts=child,
         )
+        aws.ec2.Route(
+            "public-internet-ipv6",
+            route_table_id=public_rt.id,
+            destination_ipv6_cidr_block="::/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
 
         public_subnets = []
         for i, cidr in enumerate(public_cidrs):
@@ -83,6 +101,7 @@ class Network(pulumi.ComponentResource):
                 f"public-{i}",
                 vpc_id=self.vpc.id,
                 cidr_block=cidr,
+                ipv6_cidr_block=self.vpc.ipv6_cidr_block.apply(lambda block, i=i: ipv6_subnet(block, i)),
                 availability_zone=zones[i],
                 # Only the ALB and (in natMode none) tasks live here; both get addresses explicitly.
                 map_public_ip_on_launch=False,
@@ -140,7 +159,6 @@ class Network(pulumi.ComponentResource):
                 private_subnets.append(subnet)
 
         self.vpc_id = self.vpc.id
-        self.vpc_cidr = args.cidr_block
         self.public_subnet_ids = [s.id for s in public_subnets]
         self.private_subnet_ids = [s.id for s in private_subnets]
         self.tasks_need_public_ip = args.nat_mode == "none"

@@ -150,56 +150,48 @@ def dashboard_body(
     return json.dumps({"widgets": widgets})
 
 
-class Observability(pulumi.ComponentResource):
-    deployment_alarm_names: list[pulumi.Output[str]]
-    dashboard_url: pulumi.Output[str]
+class AlarmBuilder:
+    """One method per alarm family; every alarm notifies the topic and carries the stack's tags."""
 
-    def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("truecaller:infra:Observability", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+    def __init__(self, args: ObservabilityArgs, topic: aws.sns.Topic, parent: pulumi.Resource):
+        self.args = args
+        self.actions = {"alarm_actions": [topic.arn], "ok_actions": [topic.arn]}
+        # Alarm names are unique per account and region: a replacement deletes the old alarm first.
+        self.opts = pulumi.ResourceOptions(parent=parent, delete_before_replace=True)
+        self.lb_dims = {"LoadBalancer": args.load_balancer_arn_suffix}
+        self.tg_dims = {"LoadBalancer": args.load_balancer_arn_suffix, "TargetGroup": args.target_group_arn_suffix}
+        self.ecs_dims = {"ClusterName": args.name, "ServiceName": args.name}
 
-        self.topic = aws.sns.Topic("alarms", name=f"{args.name}-alarms", tags=args.tags, opts=child)
-        if args.alarm_email:
-            aws.sns.TopicSubscription(
-                "alarm-email", topic=self.topic.arn, protocol="email", endpoint=args.alarm_email, opts=child
-            )
+    def _alarm(self, logical: str, description: str, **kwargs) -> aws.cloudwatch.MetricAlarm:
+        return aws.cloudwatch.MetricAlarm(
+            logical,
+            name=f"{self.args.name}-{logical}",
+            alarm_description=description,
+            tags=self.args.tags,
+            opts=self.opts,
+            **self.actions,
+            **kwargs,
+        )
 
-        lb_dims = {"LoadBalancer": args.load_balancer_arn_suffix}
-        tg_dims = {"LoadBalancer": args.load_balancer_arn_suffix, "TargetGroup": args.target_group_arn_suffix}
-        ecs_dims = {"ClusterName": args.name, "ServiceName": args.name}
-        actions = {"alarm_actions": [self.topic.arn], "ok_actions": [self.topic.arn]}
+    def error_rate(self, logical: str, source: str, errors_metric: str, dimensions: dict) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
+            logical,
+            f"{source} 5xx above {ERROR_RATE_PERCENT}% of requests for 3 minutes",
+            comparison_operator="GreaterThanThreshold",
+            threshold=ERROR_RATE_PERCENT,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            treat_missing_data="notBreaching",
+            metric_queries=_rate_queries(errors_metric, "RequestCount", dimensions),
+        )
 
-        def alarm(logical: str, description: str, **kwargs) -> aws.cloudwatch.MetricAlarm:
-            return aws.cloudwatch.MetricAlarm(
-                logical,
-                name=f"{args.name}-{logical}",
-                alarm_description=description,
-                tags=args.tags,
-                opts=child,
-                **actions,
-                **kwargs,
-            )
-
-        def error_rate(logical: str, source: str, errors_metric: str, dimensions: dict) -> aws.cloudwatch.MetricAlarm:
-            return alarm(
-                logical,
-                f"{source} 5xx above {ERROR_RATE_PERCENT}% of requests for 3 minutes",
-                comparison_operator="GreaterThanThreshold",
-                threshold=ERROR_RATE_PERCENT,
-                evaluation_periods=3,
-                datapoints_to_alarm=3,
-                treat_missing_data="notBreaching",
-                metric_queries=_rate_queries(errors_metric, "RequestCount", dimensions),
-            )
-
-        self.alb_5xx = error_rate("alb-5xx-rate", "Load balancer", "HTTPCode_ELB_5XX_Count", lb_dims)
-        self.target_5xx = error_rate("target-5xx-rate", "Application", "HTTPCode_Target_5XX_Count", tg_dims)
-        self.unhealthy_hosts = alarm(
+    def unhealthy_hosts(self) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
             "unhealthy-hosts",
             "At least one target failed its health checks for 2 minutes",
             namespace="AWS/ApplicationELB",
             metric_name="UnHealthyHostCount",
-            dimensions=tg_dims,
+            dimensions=self.tg_dims,
             statistic="Maximum",
             period=PERIOD_SECONDS,
             evaluation_periods=2,
@@ -207,12 +199,14 @@ class Observability(pulumi.ComponentResource):
             threshold=0,
             treat_missing_data="notBreaching",
         )
-        self.p95_latency = alarm(
+
+    def p95_latency(self) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
             "p95-latency",
             f"p95 target response time above {P95_LATENCY_SECONDS}s for 5 minutes",
             namespace="AWS/ApplicationELB",
             metric_name="TargetResponseTime",
-            dimensions=lb_dims,
+            dimensions=self.lb_dims,
             extended_statistic="p95",
             period=PERIOD_SECONDS,
             evaluation_periods=5,
@@ -220,34 +214,35 @@ class Observability(pulumi.ComponentResource):
             threshold=P95_LATENCY_SECONDS,
             treat_missing_data="notBreaching",
         )
-        def utilisation(logical: str, resource: str, metric_name: str) -> aws.cloudwatch.MetricAlarm:
-            return alarm(
-                logical,
-                f"Service {resource} above {UTILISATION_PERCENT}% for 5 minutes",
-                namespace="AWS/ECS",
-                metric_name=metric_name,
-                dimensions=ecs_dims,
-                statistic="Average",
-                period=PERIOD_SECONDS,
-                evaluation_periods=5,
-                comparison_operator="GreaterThanThreshold",
-                threshold=UTILISATION_PERCENT,
-                treat_missing_data="missing",
-            )
 
-        self.cpu = utilisation("cpu-high", "CPU", "CPUUtilization")
-        self.memory = utilisation("memory-high", "memory", "MemoryUtilization")
+    def utilisation(self, logical: str, resource: str, metric_name: str) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
+            logical,
+            f"Service {resource} above {UTILISATION_PERCENT}% for 5 minutes",
+            namespace="AWS/ECS",
+            metric_name=metric_name,
+            dimensions=self.ecs_dims,
+            statistic="Average",
+            period=PERIOD_SECONDS,
+            evaluation_periods=5,
+            comparison_operator="GreaterThanThreshold",
+            threshold=UTILISATION_PERCENT,
+            treat_missing_data="missing",
+        )
 
+    def tasks_below_desired(self) -> aws.cloudwatch.MetricAlarm:
         def insights(query_id: str, metric_name: str) -> dict:
-            return _metric_query(query_id, "ECS/ContainerInsights", metric_name, ecs_dims, "Average")
+            return _metric_query(query_id, "ECS/ContainerInsights", metric_name, self.ecs_dims, "Average")
 
-        self.tasks_below_desired = alarm(
+        return self._alarm(
             "tasks-below-desired",
             "Fewer tasks running than desired for 5 minutes (crash loop, Spot interruption, capacity)",
             comparison_operator="GreaterThanThreshold",
             threshold=0,
             evaluation_periods=5,
-            treat_missing_data="breaching",
+            # Container Insights reports no datapoint while a deployment replaces tasks or the autoscaler
+            # scales in; a gap is not a missing task. A crash loop reports running < desired.
+            treat_missing_data="notBreaching",
             metric_queries=[
                 insights("running", "RunningTaskCount"),
                 insights("desired", "DesiredTaskCount"),
@@ -255,6 +250,31 @@ class Observability(pulumi.ComponentResource):
             ],
         )
 
+
+class Observability(pulumi.ComponentResource):
+    deployment_alarm_names: list[pulumi.Output[str]]
+    dashboard_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("truecaller:infra:Observability", name, None, opts)
+        named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
+
+        self.topic = aws.sns.Topic("alarms", name=f"{args.name}-alarms", tags=args.tags, opts=named)
+        if args.alarm_email:
+            aws.sns.TopicSubscription(
+                "alarm-email", topic=self.topic.arn, protocol="email", endpoint=args.alarm_email,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        build = AlarmBuilder(args, self.topic, parent=self)
+        self.alb_5xx = build.error_rate("alb-5xx-rate", "Load balancer", "HTTPCode_ELB_5XX_Count", build.lb_dims)
+        self.target_5xx = build.error_rate("target-5xx-rate", "Application", "HTTPCode_Target_5XX_Count",
+                                           build.tg_dims)
+        self.unhealthy_hosts = build.unhealthy_hosts()
+        self.p95_latency = build.p95_latency()
+        self.cpu = build.utilisation("cpu-high", "CPU", "CPUUtilization")
+        self.memory = build.utilisation("memory-high", "memory", "MemoryUtilization")
+        self.tasks_below_desired = build.tasks_below_desired()
         self.alarms = [
             self.alb_5xx, self.target_5xx, self.unhealthy_hosts, self.p95_latency,
             self.cpu, self.memory, self.tasks_below_desired,
@@ -262,18 +282,17 @@ class Observability(pulumi.ComponentResource):
         # A new deployment that raises the error rate is rolled back by ECS.
         self.deployment_alarm_names = [self.alb_5xx.name, self.target_5xx.name]
 
-        dashboard_name = args.name
         self.dashboard = aws.cloudwatch.Dashboard(
             "dashboard",
-            dashboard_name=dashboard_name,
+            dashboard_name=args.name,
             dashboard_body=pulumi.Output.all(
                 args.region, args.load_balancer_arn_suffix, args.target_group_arn_suffix, *(a.arn for a in self.alarms)
             ).apply(lambda v: dashboard_body(args.name, v[0], v[1], v[2], list(v[3:]))),
-            opts=child,
+            opts=named,
         )
         self.dashboard_url = pulumi.Output.from_input(args.region).apply(
             lambda region: f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-            f"#dashboards/dashboard/{dashboard_name}"
+            f"#dashboards/dashboard/{args.name}"
         )
         self.topic_arn = self.topic.arn
 

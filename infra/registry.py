@@ -1,4 +1,10 @@
-"""ECR repository and the application image, built by pulumi-docker and pinned by digest."""
+"""ECR repository and the application image, built by pulumi-docker and pinned by digest.
+
+An image is built only when ECR does not hold its content yet: the tag is a hash of the build
+inputs, and tags are immutable, so pushing a second, non-reproducible build of the same inputs (a
+re-run after a failed or interrupted `up`, a release after a rollback) would be refused by ECR. With
+``imageOverride`` nothing is built at all.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +22,9 @@ import pulumi_docker as docker
 _IGNORED_DIRS = {"node_modules", "dist", ".git", "coverage"}
 
 
-def content_tag(context: Path, dockerfile: Path) -> str:
-    """A tag derived from the build inputs, so immutable tags never collide and equal inputs
-    give the same tag."""
-    digest = hashlib.sha256(dockerfile.read_bytes())
+def content_tag(context: Path, dockerfile: Path, platform: str) -> str:
+    """A tag derived from the build inputs: equal inputs give the same tag, other inputs another."""
+    digest = hashlib.sha256(platform.encode() + b"\0" + dockerfile.read_bytes())
     files = []
     for directory, subdirectories, names in os.walk(context):
         subdirectories[:] = [d for d in subdirectories if d not in _IGNORED_DIRS]  # never descend into them
@@ -36,7 +41,8 @@ def lifecycle_policy(keep_images: int) -> str:
             "rules": [
                 {
                     "rulePriority": 1,
-                    "description": f"Keep the last {keep_images} images",
+                    "description": f"Keep the last {keep_images} images: rollback reaches back {keep_images - 1} "
+                                   "releases",
                     "selection": {
                         "tagStatus": "any",
                         "countType": "imageCountMoreThan",
@@ -47,6 +53,14 @@ def lifecycle_policy(keep_images: int) -> str:
             ]
         }
     )
+
+
+def pushed_digest(repository_name: str, tag: str) -> str | None:
+    """The digest ECR already holds under ``tag``, or None (also when the repository does not exist yet)."""
+    if repository_name not in (aws.ecr.get_repositories().names or []):
+        return None
+    images = aws.ecr.get_images(repository_name=repository_name).image_ids or []
+    return next((image.image_digest for image in images if image.image_tag == tag), None)
 
 
 @dataclass
@@ -85,34 +99,41 @@ class Registry(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.image = None
+        self.built = False
+        if args.image_override:
+            # Task definitions must name an immutable digest, never a tag: a rollback or a scale-out
+            # then always runs exactly the bytes that were tested.
+            self.image_ref = pulumi.Output.from_input(args.image_override)
+        else:
+            tag = content_tag(Path(args.image_context), Path(args.dockerfile), args.platform)
+            existing = pushed_digest(args.name, tag)
+            if existing:
+                self.image_ref = self.repository.repository_url.apply(lambda url: f"{url}@{existing}")
+            else:
+                self.image = self._build(args, tag, child)
+                self.image_ref = self.image.repo_digest
+                self.built = True
+        self.image_digest = self.image_ref.apply(lambda ref: ref.split("@", 1)[1] if "@" in ref else ref)
+        self.repository_url = self.repository.repository_url
+        self.repository_name = self.repository.name
+        self.repository_arn = self.repository.arn
+
+        self.register_outputs({"repositoryUrl": self.repository_url, "imageRef": self.image_ref})
+
+    def _build(self, args: RegistryArgs, tag: str, child: pulumi.ResourceOptions) -> docker.Image:
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
-        tag = content_tag(Path(args.image_context), Path(args.dockerfile))
-        self.image = docker.Image(
+        return docker.Image(
             "image",
             image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
-            build=docker.DockerBuildArgs(
-                context=args.image_context,
-                dockerfile=args.dockerfile,
-                platform=args.platform,
-            ),
+            build=docker.DockerBuildArgs(context=args.image_context, dockerfile=args.dockerfile,
+                                         platform=args.platform),
             registry=docker.RegistryArgs(
                 server=self.repository.repository_url,
                 username=token.user_name,
                 password=pulumi.Output.secret(token.password),
             ),
-            opts=child,
-        )
-
-        self.repository_url = self.repository.repository_url
-        self.repository_name = self.repository.name
-        self.repository_arn = self.repository.arn
-        # Task definitions must name an immutable digest, never a tag: a rollback or a scale-out
-        # then always runs exactly the bytes that were tested.
-        self.image_ref = (
-            pulumi.Output.from_input(args.image_override) if args.image_override else self.image.repo_digest
-        )
-        self.image_digest = self.image_ref.apply(lambda ref: ref.split("@", 1)[1] if "@" in ref else ref)
-
-        self.register_outputs(
-            {"repositoryUrl": self.repository_url, "imageRef": self.image_ref}
+            # Once pushed, the image stays in ECR whatever happens to this resource: later runs find
+            # it there by tag and stop declaring it; the registry, not the state, keeps the bytes.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
         )

@@ -54,6 +54,10 @@ class Service(pulumi.ComponentResource):
             parent=self,
         )
 
+        # ECS applies these only to tasks it starts: a change to them must start a deployment, or the
+        # running tasks would keep the old placement until they happen to be replaced.
+        placement = pulumi.Output.all(args.capacity_provider, args.assign_public_ip, *args.subnet_ids,
+                                      args.security_group_id).apply(lambda v: ",".join(str(x) for x in v))
         self.service = aws.ecs.Service(
             "service",
             name=args.name,
@@ -61,6 +65,8 @@ class Service(pulumi.ComponentResource):
             task_definition=self.task_definition.arn,
             desired_count=args.desired_count,
             capacity_provider_strategies=[{"capacity_provider": args.capacity_provider, "weight": 1}],
+            force_new_deployment=True,
+            triggers={"placement": placement},
             platform_version="LATEST",
             network_configuration={
                 "subnets": args.subnet_ids,
@@ -89,6 +95,8 @@ class Service(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=args.depends_on,
+                # A service name is unique in its cluster: a replacement must remove the old one first.
+                delete_before_replace=True,
                 # The autoscaler owns the running count; `up` must not reset it.
                 ignore_changes=["desiredCount"],
             ),

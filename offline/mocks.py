@@ -9,13 +9,15 @@ Each resource type has one fabricator: ``(resource, state) -> id``; it may add o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
 
 MOCK_ACCOUNT_ID = "123456789012"  # AWS's documentation account: never a real one
+# Public hosted zones the offline account holds (example.com is reserved for documentation).
+DEFAULT_HOSTED_ZONES = {"example.com": "Z0EXAMPLE00000000000"}
 
 
 def fake_hex(*parts: str, length: int = 17) -> str:
@@ -39,8 +41,13 @@ class Fabrication:
 
     @property
     def physical(self) -> str:
-        """The name AWS would use: the program's `name` input, else an auto-name."""
-        return self.inputs.get("name") or f"{self.logical}-{self.suffix[:7]}"
+        """The name AWS would use: the program's `name`, its `namePrefix` + the provider's 26-character
+        unique suffix, else an auto-name from the logical name."""
+        if self.inputs.get("name"):
+            return self.inputs["name"]
+        if self.inputs.get("namePrefix"):
+            return self.inputs["namePrefix"] + fake_hex(self.suffix, length=26)
+        return f"{self.logical}-{self.suffix[:7]}"
 
     def arn(self, service: str, resource: str, with_region: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if with_region else ''}:{self.account}:{resource}"
@@ -68,7 +75,6 @@ def _prefixed_id(prefix: str, arn_resource: str | None = None) -> Fabricator:
 
 
 FABRICATORS.update({
-    "aws:ec2/vpc:Vpc": _prefixed_id("vpc", "vpc"),
     "aws:ec2/subnet:Subnet": _prefixed_id("subnet", "subnet"),
     "aws:ec2/internetGateway:InternetGateway": _prefixed_id("igw"),
     "aws:ec2/natGateway:NatGateway": _prefixed_id("nat"),
@@ -76,6 +82,15 @@ FABRICATORS.update({
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _prefixed_id("sgr"),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _prefixed_id("sgr"),
 })
+
+
+@fabricates("aws:ec2/vpc:Vpc")
+def _vpc(r: Fabrication, state: dict) -> str:
+    resource_id = f"vpc-{r.suffix}"
+    state["arn"] = r.arn("ec2", f"vpc/{resource_id}")
+    if r.inputs.get("assignGeneratedIpv6CidrBlock"):
+        state["ipv6CidrBlock"] = f"2001:db8:{int(r.suffix[:4], 16):x}:{int(r.suffix[4:6], 16):x}00::/56"
+    return resource_id
 
 
 @fabricates("aws:ec2/eip:Eip")
@@ -184,6 +199,38 @@ def _listener(r: Fabrication, state: dict) -> str:
     return arn
 
 
+@fabricates("aws:lb/listenerRule:ListenerRule")
+def _listener_rule(r: Fabrication, state: dict) -> str:
+    arn = r.arn("elasticloadbalancing", f"listener-rule/app/{r.suffix[:16]}/{r.suffix[-8:]}/{r.suffix[2:10]}")
+    state["arn"] = arn
+    return arn
+
+
+@fabricates("aws:acm/certificate:Certificate")
+def _certificate(r: Fabrication, state: dict) -> str:
+    arn = r.arn("acm", f"certificate/{r.suffix[:8]}-{r.suffix[8:12]}-4{r.suffix[12:15]}-a{r.suffix[1:4]}-"
+                       f"{fake_hex(r.suffix, length=12)}")
+    names = [r.inputs.get("domainName", ""), *(r.inputs.get("subjectAlternativeNames") or [])]
+    state.update(arn=arn, status="PENDING_VALIDATION", domainValidationOptions=[
+        {"domainName": name, "resourceRecordName": f"_{fake_hex(name, length=32)}.{name}.",
+         "resourceRecordType": "CNAME",
+         "resourceRecordValue": f"_{fake_hex(name, 'v', length=32)}.acm-validations.aws."}
+        for name in names if name
+    ])
+    return arn
+
+
+@fabricates("aws:acm/certificateValidation:CertificateValidation")
+def _certificate_validation(r: Fabrication, state: dict) -> str:
+    return str(r.inputs.get("certificateArn"))
+
+
+@fabricates("aws:route53/record:Record")
+def _record(r: Fabrication, state: dict) -> str:
+    state["fqdn"] = str(r.inputs.get("name", "")).rstrip(".")
+    return f"{r.inputs.get('zoneId')}_{state['fqdn']}_{r.inputs.get('type')}"
+
+
 @fabricates("aws:sns/topic:Topic")
 def _topic(r: Fabrication, state: dict) -> str:
     arn = r.arn("sns", r.physical)
@@ -219,9 +266,14 @@ def _scaling_policy(r: Fabrication, state: dict) -> str:
 class AwsMocks(pulumi_mocks.Mocks):
     """Fabricates the values AWS computes; raises on an invoke it does not know."""
 
-    def __init__(self, region: str, account: str = MOCK_ACCOUNT_ID):
+    def __init__(self, region: str, account: str = MOCK_ACCOUNT_ID,
+                 registry_images: Mapping[str, Mapping[str, str]] | None = None,
+                 hosted_zones: Mapping[str, str] | None = None):
         self.region = region
         self.account = account
+        # What the account already holds: ECR repository -> {tag: digest}; Route 53 zone name -> ID.
+        self.registry_images = registry_images or {}
+        self.hosted_zones = hosted_zones if hosted_zones is not None else DEFAULT_HOSTED_ZONES
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         region, account = self.region, self.account
@@ -241,7 +293,26 @@ class AwsMocks(pulumi_mocks.Mocks):
                 "expiresAt": "2099-01-01T00:00:00Z",
                 "id": region,
             }
+        if args.token == "aws:ecr/getRepositories:getRepositories":
+            return {"id": region, "names": sorted(self.registry_images), "region": region}
+        if args.token == "aws:ecr/getImages:getImages":
+            name = args.args.get("repositoryName")
+            if name not in self.registry_images:
+                raise ValueError(f"RepositoryNotFoundException: The repository with name '{name}' does not exist")
+            images = [{"imageTag": tag, "imageDigest": digest} for tag, digest in self.registry_images[name].items()]
+            return {"id": name, "repositoryName": name, "imageIds": images, "region": region}
+        if args.token == "aws:route53/getZone:getZone":
+            return self._zone(args.args)
         raise NotImplementedError(f"offline runtime: no mock for invoke {args.token}")
+
+    def _zone(self, query: Mapping[str, Any]) -> dict:
+        """As the provider answers: the public zone with that name or ID, else an error."""
+        wanted_id, wanted_name = query.get("zoneId"), str(query.get("name") or "").rstrip(".")
+        for name, zone_id in self.hosted_zones.items():
+            if zone_id == wanted_id or name == wanted_name:
+                return {"id": zone_id, "zoneId": zone_id, "name": name, "privateZone": False,
+                        "arn": f"arn:aws:route53:::hostedzone/{zone_id}", "nameServers": [f"ns-1.{name}"]}
+        raise ValueError(f"no matching Route 53 Hosted Zone found for {wanted_id or wanted_name!r}")
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         resource = Fabrication(args.typ, args.name, dict(args.inputs), self.region, self.account)

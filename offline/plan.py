@@ -4,9 +4,9 @@
 
 Evaluates the real program under Pulumi's mock runtime with the stack's real config files and
 prints the planned resources with their key settings, the policy pack's results (the pack run
-over gRPC exactly as `pulumi preview --policy-pack policies` runs it), the monthly cost estimate
-and the worst-case rollout time. Exit codes: 0 ok, 1 a mandatory policy violation, 2 a
-configuration error.
+over gRPC exactly as `pulumi preview --policy-pack policies` runs it, with the pack config CI
+passes), the monthly cost estimate, the worst-case rollout time and one verdict line. Exit codes:
+0 ok, 1 a mandatory policy violation, 2 a configuration error.
 """
 
 from __future__ import annotations
@@ -19,11 +19,25 @@ from typing import Any
 
 import pulumi
 
+from infra.config import POLICY_CONFIG_FILE
 from offline.cost import estimate_planned, format_estimate
 from offline.policy_client import PolicyReport, format_report, run_policy_pack
 from offline.rollout import format_rollout, rollout_of
 from offline.runtime import PROJECT_DIR, PlannedStack, StackFileError, evaluate_stack
 from offline.summary import describe, redact
+
+BUDGET_POLICY = "monthly-budget"
+
+
+def verdict(report: PolicyReport) -> str:
+    """One line: passes, N mandatory violations, and/or over budget."""
+    parts = []
+    if report.mandatory:
+        parts.append(f"{len(report.mandatory)} mandatory violation(s): `pulumi preview --policy-pack policies` "
+                     "would fail")
+    if any(d.policy == BUDGET_POLICY for d in report.diagnostics):
+        parts.append(f"over budget (policy {BUDGET_POLICY})")
+    return "Verdict: " + ("; ".join(parts) if parts else "passes")
 
 
 def plan_document(planned: PlannedStack, report: PolicyReport) -> dict[str, Any]:
@@ -50,6 +64,7 @@ def plan_document(planned: PlannedStack, report: PolicyReport) -> dict[str, Any]
         "policies": {"checked": report.policies, "diagnostics": [d.__dict__ for d in report.diagnostics]},
         "cost": estimate_planned(planned).to_dict(),
         "rollout": rollout_of(planned).to_dict(),
+        "verdict": verdict(report),
     }
 
 
@@ -78,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__.splitlines()[0])
     parser.add_argument("-s", "--stack", default="prod")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--policy-config", type=Path, help="policy pack config (as --policy-pack-config)")
+    parser.add_argument("--policy-config", type=Path,
+                        help="policy pack config, as --policy-pack-config (default: the project's "
+                             f"{POLICY_CONFIG_FILE}, the file CI passes)")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="the Pulumi project (default: this repo)")
     args = parser.parse_args(argv)
 
@@ -88,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    policy_config = args.policy_config and json.loads(args.policy_config.read_text())
+    config_file = args.policy_config or args.project_dir.resolve() / POLICY_CONFIG_FILE
+    try:
+        policy_config = json.loads(config_file.read_text()) if config_file.exists() else None
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read the policy pack config {config_file}: {exc}", file=sys.stderr)
+        return 2
     report = run_policy_pack(planned, policy_config)
     if args.json:
         print(json.dumps(plan_document(planned, report), indent=2, default=str))
@@ -100,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_estimate(estimate_planned(planned)))
         print()
         print(format_rollout(rollout_of(planned)))
+        print()
+        print(verdict(report))
     return 1 if report.mandatory else 0
 
 

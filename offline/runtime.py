@@ -93,6 +93,16 @@ def _resolve(value: Any) -> Any:
     return _sync_await(pulumi.Output.from_input(value).future())
 
 
+def _forget_previous_run() -> None:
+    """A program that failed half-way leaves its failed RPCs and pending outputs in the process-global
+    runtime; the next evaluation would report that failure as its own."""
+    from pulumi.runtime import settings
+
+    settings._get_rpc_manager().clear()
+    with settings.SETTINGS.lock:
+        settings.SETTINGS.outputs.clear()
+
+
 def _managed_secret_keys(project: str) -> list[str]:
     """The secrets this repository's program requires in managed mode (other projects: none)."""
     from infra.config import PROJECT_NAME, SECRET_SPECS
@@ -136,11 +146,15 @@ def evaluate_stack(
     preview: bool = False,
     config_overrides: Mapping[str, Any] | None = None,
     required_secrets: Iterable[str] | None = None,
+    registry_images: Mapping[str, Mapping[str, str]] | None = None,
+    hosted_zones: Mapping[str, str] | None = None,
 ) -> PlannedStack:
     """Run the program in ``project_dir`` for ``stack`` under mocks and return what it registered.
 
     ``required_secrets`` are config keys filled with a placeholder when the stack has not set them
     (default: the managed secrets of this repository's program, when it is the one evaluated).
+    ``registry_images`` (ECR repository -> {tag: digest}) and ``hosted_zones`` (Route 53 zone name
+    -> ID) describe what the account already holds (default: no image, the example.com zone).
     Raises ``StackFileError`` for malformed project/stack files and the program's own errors
     (``pulumi.RunError`` for invalid configuration).
     """
@@ -156,7 +170,8 @@ def evaluate_stack(
     assembled = with_placeholder_secrets(stack, config, secret_keys, project, required_secrets)
 
     with _LOCK:
-        monitor = RecordingMonitor(AwsMocks(region))
+        _forget_previous_run()
+        monitor = RecordingMonitor(AwsMocks(region, registry_images=registry_images, hosted_zones=hosted_zones))
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         pulumi.runtime.set_all_config(assembled.config, assembled.secret_keys)
         previous_cwd = os.getcwd()

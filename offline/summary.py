@@ -55,7 +55,14 @@ def describe(resource: PlannedResource) -> str:
             return f"subnet={i.get('subnetId')}"
         case "Route":
             target = i.get("gatewayId") or i.get("natGatewayId")
-            return f"{i.get('destinationCidrBlock')} -> {target}"
+            return f"{i.get('destinationCidrBlock') or i.get('destinationIpv6CidrBlock')} -> {target}"
+        case "Certificate":
+            return f"{i.get('domainName')} validated by {i.get('validationMethod')}"
+        case "CertificateValidation":
+            return "waits until ACM issues the certificate"
+        case "Record":
+            target = "alias to the load balancer" if i.get("aliases") else "validation record"
+            return f"{i.get('name')} {i.get('type')} ({target})"
         case "SecurityGroup":
             return str(i.get("description", ""))
         case "SecurityGroupIngressRule" | "SecurityGroupEgressRule":
@@ -104,7 +111,7 @@ def describe(resource: PlannedResource) -> str:
             )
         case "LoadBalancer":
             return (
-                f"{i.get('loadBalancerType')} internal={i.get('internal')} "
+                f"{i.get('loadBalancerType')} {i.get('ipAddressType')} internal={i.get('internal')} "
                 f"dropInvalidHeaders={i.get('dropInvalidHeaderFields')} "
                 f"deletionProtection={i.get('enableDeletionProtection')}"
             )

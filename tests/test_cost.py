@@ -11,6 +11,7 @@ from botocore.stub import Stubber
 from offline.cost import USAGE_REGION_CODES, estimate_planned, live_prices, main, price_from_product
 from offline.rollout import AWS_DEFAULTS, Rollout, rollout_of
 from offline.runtime import evaluate_stack
+from tests.conftest import ROOT
 
 from costing.estimator import load_prices  # isort: skip
 
@@ -70,7 +71,6 @@ def test_lean_profile_costs_at_most_55_percent_of_prod(prod, staging):
     ({"cpu": 1024, "memory": 2048}, "Fargate vCPU", "up"),
     ({"cpu": 512, "memory": 4096}, "Fargate memory", "up"),
     ({"desiredCount": 4, "autoscalingMaxCount": 10}, "Fargate memory", "up"),
-    ({"logRetentionDays": 30}, "CloudWatch Logs storage", "up"),
     ({"costLogGbPerMonth": 50}, "CloudWatch Logs ingestion", "up"),
     ({"costNatGbPerMonth": 500}, "NAT data processed", "up"),
     ({"costAlbLcu": 5}, "ALB capacity units", "up"),
@@ -86,6 +86,17 @@ def test_each_line_item_follows_its_config(prod, overrides, item, direction):
         assert after > before
     else:
         assert 0 < after < before
+
+
+def test_log_storage_follows_the_retention(prod, tmp_path):
+    # A retention other than 7 days needs the policy pack's documented override (its config file).
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "__main__.py", "infra", "app", "Dockerfile"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "policy-config.example.json").write_text('{"log-retention": {"retentionDays": 30}}')
+    longer = evaluate_stack("prod", project_dir=tmp_path, config_overrides={"logRetentionDays": 30})
+    item = "CloudWatch Logs storage"
+    assert by_prefix(estimate_planned(longer), item) > by_prefix(estimate_planned(prod), item)
 
 
 def test_unknown_task_size_is_reported_not_guessed(prod):

@@ -46,7 +46,7 @@ def broken_project(tmp_path):
         (tmp_path / name).symlink_to(ROOT / name)
     (tmp_path / "Pulumi.broken.yaml").write_text(
         "config:\n  aws:region: eu-central-1\n  truecaller-backend:logRetentionDays: 0\n"
-        "  truecaller-backend:natMode: two\n"
+        "  truecaller-backend:natMode: two\n  truecaller-backend:allowPlainHttp: true\n"
     )
     return tmp_path
 
@@ -69,10 +69,35 @@ def test_plan_runs_as_make_plan_does_for_staging():
 
 
 def test_plan_exits_1_on_a_mandatory_policy_violation(broken_project, capsys):
+    # The program's config follows the pack config it finds (7 days); a stricter pack config given to the
+    # plan (as CI would pass it) is what the planned graph then violates.
     (broken_project / "Pulumi.broken.yaml").write_text(
-        "config:\n  aws:region: eu-central-1\n  truecaller-backend:logRetentionDays: 14\n"
+        "config:\n  aws:region: eu-central-1\n  truecaller-backend:allowPlainHttp: true\n"
     )
-    assert main(["--stack", "broken", "--project-dir", str(broken_project)]) == 1
+    strict = broken_project / "strict.json"
+    strict.write_text('{"log-retention": {"enforcementLevel": "mandatory", "retentionDays": 14}}')
+    assert main(["--stack", "broken", "--project-dir", str(broken_project), "--policy-config", str(strict)]) == 1
     out = capsys.readouterr().out
     assert "Policy pack: 1 mandatory violation(s)" in out
-    assert "MANDATORY  log-retention (1)" in out and "the guideline is exactly 7" in out
+    assert "MANDATORY  log-retention (1)" in out and "the guideline is exactly 14" in out
+    assert out.rstrip().splitlines()[-1] == (
+        "Verdict: 1 mandatory violation(s): `pulumi preview --policy-pack policies` would fail")
+
+
+def test_plan_ends_with_a_passing_verdict(capsys):
+    assert main(["--stack", "staging"]) == 0
+    assert capsys.readouterr().out.rstrip().splitlines()[-1] == "Verdict: passes"
+
+
+def test_plan_names_the_budget_when_over_it(tmp_path, capsys):
+    tight = tmp_path / "tight.json"
+    tight.write_text('{"monthly-budget": {"maxMonthlyUsd": 10}}')
+    assert main(["--stack", "staging", "--policy-config", str(tight)]) == 0  # the budget is advisory
+    assert capsys.readouterr().out.rstrip().splitlines()[-1] == "Verdict: over budget (policy monthly-budget)"
+
+
+def test_an_unreadable_policy_config_is_a_usage_error(tmp_path, capsys):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    assert main(["--stack", "staging", "--policy-config", str(broken)]) == 2
+    assert "cannot read the policy pack config" in capsys.readouterr().err

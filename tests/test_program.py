@@ -46,7 +46,8 @@ def test_service_rolls_out_with_zero_downtime_and_rolls_back(stack_plan):
 
 def test_service_waits_for_listener_capacity_providers_and_secret_values(stack_plan):
     service = stack_plan.one("aws:ecs/service:Service")
-    listener = stack_plan.one("aws:lb/listener:Listener", "http")
+    # The listener that forwards to the target group: HTTPS with a domain, HTTP otherwise.
+    listener = stack_plan.one("aws:lb/listener:Listener", "https" if stack_plan.stack == "prod" else "http")
     capacity = stack_plan.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
     versions = stack_plan.of_type("aws:secretsmanager/secretVersion:SecretVersion")
     assert {listener.urn, capacity.urn, *(v.urn for v in versions)} <= set(service.dependencies)
@@ -111,7 +112,9 @@ def test_app_container_contract(stack_plan):
         "awslogs-region": "eu-central-1",
         "awslogs-stream-prefix": "app",
     }
-    assert "127.0.0.1:3000/api/health" in container["healthCheck"]["command"][1]
+    assert container["healthCheck"]["command"] == [
+        "CMD", "node", "-e",
+        'fetch("http://127.0.0.1:3000/api/health").then(r=>process.exit(r.ok?0:1),()=>process.exit(1))']
 
 
 def test_migration_task_runs_prisma_once_and_no_service_uses_it(stack_plan):
@@ -164,13 +167,14 @@ def test_only_the_load_balancer_reaches_the_tasks(stack_plan):
             "fromPort": 3000,
             "toPort": 3000,
             "description": "Container port from the load balancer only",
-            "tags": task_rules[0]["tags"],
+            "tags": {"project": "truecaller-backend", "environment": stack_plan.stack, "managed-by": "pulumi"},
         }
     ]
     alb_rules = sorted((r.inputs["fromPort"], r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6"))
                        for r in rules if r.inputs["securityGroupId"] == alb_sg.id)
-    assert alb_rules == [(80, "0.0.0.0/0"), (80, "::/0")]
-    assert len(rules) == 3
+    web_ports = [80, 443] if stack_plan.stack == "prod" else [80]  # prod serves HTTPS, staging plain HTTP
+    assert alb_rules == [(port, cidr) for port in web_ports for cidr in ("0.0.0.0/0", "::/0")]
+    assert len(rules) == 1 + len(alb_rules)
     service = stack_plan.one("aws:ecs/service:Service")
     assert service.inputs["networkConfiguration"]["securityGroups"] == [task_sg.id]
 
@@ -268,24 +272,78 @@ def test_target_group_has_an_explicit_fast_health_check(stack_plan):
     assert tg.inputs["deregistrationDelay"] == 15
 
 
-def test_http_forwards_without_certificate(prod):
-    (listener,) = prod.of_type("aws:lb/listener:Listener")
+def test_staging_serves_plain_http_only_by_explicit_choice(staging):
+    assert staging.config["truecaller-backend:allowPlainHttp"] == "true"
+    (listener,) = staging.of_type("aws:lb/listener:Listener")
     assert listener.inputs["port"] == 80 and listener.inputs["defaultActions"][0]["type"] == "forward"
-    assert prod.outputs["url"].startswith("http://")
+    assert not staging.of_type("aws:acm/certificate:Certificate")
+    assert staging.outputs["url"] == "http://" + staging.outputs["albDnsName"]
 
 
-def test_certificate_adds_https_and_http_redirects():
-    plan = evaluate_stack("prod", config_overrides={"certificateArn": CERT})
-    listeners = {listener.inputs["port"]: listener.inputs for listener in plan.of_type("aws:lb/listener:Listener")}
-    assert listeners[443]["protocol"] == "HTTPS" and listeners[443]["certificateArn"] == CERT
-    assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
-    assert listeners[80]["defaultActions"][0]["redirect"]["protocol"] == "HTTPS"
-    ports = sorted(r.inputs["fromPort"] for r in plan.of_type(SG_INGRESS) if "cidrIpv4" in r.inputs)
+def test_prod_serves_https_on_its_domain_with_a_dns_validated_certificate(prod):
+    certificate = prod.one("aws:acm/certificate:Certificate")
+    assert certificate.inputs["domainName"] == "api.example.com" and certificate.inputs["validationMethod"] == "DNS"
+    (option,) = certificate.outputs["domainValidationOptions"]
+    validation_record = prod.one("aws:route53/record:Record", "certificate-validation")
+    assert validation_record.inputs["zoneId"] == "Z0EXAMPLE00000000000"  # example.com, domainName's parent
+    assert (validation_record.inputs["name"], validation_record.inputs["type"], validation_record.inputs["records"]) \
+        == (option["resourceRecordName"], "CNAME", [option["resourceRecordValue"]])
+    validation = prod.one("aws:acm/certificateValidation:CertificateValidation")
+    assert validation.inputs["certificateArn"] == certificate.outputs["arn"]
+    assert validation.inputs["validationRecordFqdns"] == [validation_record.outputs["fqdn"]]
+
+    listeners = {listener.inputs["port"]: listener for listener in prod.of_type("aws:lb/listener:Listener")}
+    https = listeners[443]
+    assert https.inputs["protocol"] == "HTTPS" and https.inputs["certificateArn"] == certificate.outputs["arn"]
+    assert validation.urn in https.dependencies  # the listener waits for the issued certificate
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+    assert https.inputs["defaultActions"][0]["type"] == "forward"
+    assert listeners[80].inputs["defaultActions"] == [
+        {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}}]
+    ports = sorted(r.inputs["fromPort"] for r in prod.of_type(SG_INGRESS) if "cidrIpv4" in r.inputs)
     assert ports == [80, 443]
-    service = plan.one("aws:ecs/service:Service")
-    https = plan.one("aws:lb/listener:Listener", "https")
-    assert https.urn in service.dependencies
-    assert plan.outputs["url"].startswith("https://")
+    assert https.urn in prod.one("aws:ecs/service:Service").dependencies
+    assert (prod.outputs["url"], prod.outputs["healthUrl"]) == ("https://api.example.com",
+                                                                "https://api.example.com/api/health")
+
+
+def test_the_domain_points_at_the_dual_stack_load_balancer(prod):
+    alb = prod.one("aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs["ipAddressType"] == "dualstack"
+    records = {r.inputs["type"]: r.inputs for r in prod.of_type("aws:route53/record:Record")
+               if r.name.startswith("alias-")}
+    assert set(records) == {"A", "AAAA"}
+    for record in records.values():
+        assert (record["name"], record["zoneId"]) == ("api.example.com", "Z0EXAMPLE00000000000")
+        assert record["aliases"] == [{"name": alb.outputs["dnsName"], "zoneId": alb.outputs["zoneId"],
+                                      "evaluateTargetHealth": True}]
+    for subnet in subnets(prod, "public"):
+        assert subnet.inputs["ipv6CidrBlock"].endswith("/64")
+    routes = {r.inputs.get("destinationIpv6CidrBlock") for r in prod.of_type("aws:ec2/route:Route")}
+    assert "::/0" in routes
+
+
+def test_an_existing_certificate_is_used_as_given():
+    plan = evaluate_stack("prod", config_overrides={"certificateArn": CERT})
+    assert not plan.of_type("aws:acm/certificate:Certificate")
+    assert plan.one("aws:lb/listener:Listener", "https").inputs["certificateArn"] == CERT
+    assert len(plan.of_type("aws:route53/record:Record")) == 2  # the alias records only
+
+
+def test_dns_outside_route_53_gets_no_records():
+    plan = evaluate_stack("prod", config_overrides={"certificateArn": CERT, "hostedZone": "external"})
+    assert not plan.of_type("aws:route53/record:Record")
+    assert plan.outputs["url"] == "https://api.example.com"
+
+
+def test_a_zone_id_is_used_without_a_lookup():
+    plan = evaluate_stack("prod", config_overrides={"hostedZone": "Z9OTHERZONE0000000000"}, hosted_zones={})
+    assert {r.inputs["zoneId"] for r in plan.of_type("aws:route53/record:Record")} == {"Z9OTHERZONE0000000000"}
+
+
+def test_a_domain_without_a_hosted_zone_fails_the_lookup_with_its_name():
+    with pytest.raises(Exception, match="no matching Route 53 Hosted Zone found for 'example.com'"):
+        evaluate_stack("prod", hosted_zones={})
 
 
 def test_load_balancer_is_hardened_and_protected_in_prod(prod, staging):
@@ -313,7 +371,8 @@ def test_task_size_is_a_valid_fargate_pair_from_config():
 
 def test_taggable_resources_carry_project_environment_and_managed_by(stack_plan):
     untaggable = {"Route", "RouteTableAssociation", "SecretVersion", "RolePolicy", "LifecyclePolicy",
-                  "ClusterCapacityProviders", "Image", "Dashboard", "Policy", "TopicSubscription"}
+                  "ClusterCapacityProviders", "Image", "Dashboard", "Policy", "TopicSubscription", "Record",
+                  "CertificateValidation"}
     for r in stack_plan.resources:
         if r.custom and r.type.split(":")[-1] not in untaggable:
             tags = r.inputs.get("tags") or {}
@@ -329,7 +388,7 @@ def test_exports_cover_the_operations_contract_and_hold_no_secret(stack_plan):
         "migrationTaskDefinitionArn", "migrationTaskDefinitionFamily", "migrationContainerName", "taskSubnetIds",
         "privateSubnetIds", "taskAssignPublicIp", "taskSecurityGroupId", "logGroupName", "appLogStreamPrefix",
         "migrationLogStreamPrefix", "targetGroupArn", "secretNames", "secretArns", "secretsMode", "region",
-        "protected", "dashboardUrl", "alarmTopicArn",
+        "protected", "dashboardUrl", "alarmTopicArn", "domainName",
     }
     assert set(stack_plan.outputs) == expected
     assert all(v is not None for v in stack_plan.outputs.values())

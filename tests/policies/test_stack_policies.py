@@ -60,13 +60,9 @@ def edit_policy_document(plan, change):
 
 
 def add_https_listener_without_redirect(plan, _tmp):
-    http = find(plan, "Listener", "http")
-    https = copy.deepcopy(http)
-    https.name, https.urn = "https", http.urn.replace("::http", "::https")
-    for props in (https.inputs, https.outputs):
-        props.update(protocol="HTTPS", port=443)
-    https.raw_inputs = None
-    plan.resources.append(https)
+    """Prod serves HTTPS: its HTTP listener forwarding too (instead of redirecting) is the mistake."""
+    forward = find(plan, "Listener", "https").inputs["defaultActions"]
+    edit(plan, "Listener", "http", lambda props: props.update(defaultActions=copy.deepcopy(forward)))
 
 
 def dockerfile_with_migration(plan, tmp):
