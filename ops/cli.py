@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", parents=[common], help="back to the previous working image")
     p.add_argument("--to-digest", help="sha256:<digest> (or <repository>@sha256:<digest>) to roll back to")
     p.add_argument("--now", action="store_true", help="emergency: update the ECS service directly")
+    p.add_argument("--commit", action="store_true",
+                   help="commit the stack file that records the rollback (required in CI; push the commit)")
 
     p = sub.add_parser("destroy", parents=[common], help="guarded pulumi destroy")
     p.add_argument("--confirm", metavar="STACK", help="confirm non-interactively by naming the stack")
@@ -101,8 +103,8 @@ def run(args, adapter_factory=PulumiStack, printer=print, ask=input, interactive
         logs.tail(aws, outputs["logGroupName"], args.since, args.pattern, args.follow, printer, limit=args.limit)
         return EXIT_OK
     if args.command == "rollback":
-        rollback.rollback(aws, outputs, args.stack, printer, adapter=None if args.now else adapter,
-                          to_digest=args.to_digest, now=args.now)
+        rollback.rollback(aws, outputs, args.stack, printer, adapter=adapter, to_digest=args.to_digest,
+                          now=args.now, commit=args.commit)
         return EXIT_OK
     raise OpsError(f"unknown command {args.command}", EXIT_USAGE)
 

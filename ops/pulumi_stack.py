@@ -62,6 +62,11 @@ class PulumiStack:
             policy_packs=[str(POLICY_PACK)],
         )
 
+    @property
+    def config_file(self) -> Path:
+        """The stack's settings file, which `set_config` writes (commit it)."""
+        return self.work_dir / f"Pulumi.{self.stack_name}.yaml"
+
     def set_config(self, key: str, value: str) -> None:
         from pulumi import automation as auto
 

@@ -260,66 +260,7 @@ def test_logs_rejects_a_bad_since(world, outputs_file, capsys):
     assert code == 2 and "--since 'yesterday'" in capsys.readouterr().err
 
 
-# ----------------------------------------------------------------------------- rollback
-
-
-@pytest.fixture
-def revisions(world):
-    """Revisions 1..4 of the app family; the service runs 4 (image v3)."""
-    ecs, ecr = world.client("ecs"), world.client("ecr")
-    image = {tag: f"{world.repository_url}@{digest}" for tag, digest in world.digests.items()}
-    arns = [world.outputs["taskDefinitionArn"]]  # revision 1 runs v3; re-register to shape the history
-    arns.append(world.register_app(image["v1"]))  # 2: v1, still in ECR
-    arns.append(world.register_app(image["v2"]))  # 3: v2, expired from ECR below
-    arns.append(world.register_app(image["v3"]))  # 4: v3 again (a config-only change)
-    arns.append(world.register_app(image["v3"]))  # 5: v3, the running one
-    ecr.batch_delete_image(repositoryName=NAME, imageIds=[{"imageDigest": world.digests["v2"]}])
-    world.register_migration(image["v1"])  # the -migrate family shares the prefix and must be ignored
-    ecs.update_service(cluster=NAME, service=NAME, taskDefinition=arns[-1])
-    return arns, image
-
-
-def test_rollback_picks_the_newest_older_revision_with_another_image_still_in_ecr(world, outputs_file, revisions):
-    arns, image = revisions
-    fake = FakePulumiStack(world)
-    code, out = run(["rollback", "-s", STACK, "--outputs", str(outputs_file)], world, adapter=fake)
-    assert code == 0, out.text
-    # 4 runs the same image, 3's image expired: revision 2 (v1) is the target, rolled out through Pulumi.
-    assert ("set_config", "imageOverride", image["v1"]) in fake.calls
-    assert fake.calls[-1] == ("up", None)
-    service = world.client("ecs").describe_services(cluster=NAME, services=[NAME])["services"][0]
-    assert service["taskDefinition"] == arns[-1]  # ECS untouched: Pulumi does the rollout
-
-
-def test_rollback_now_updates_ecs_and_prints_the_reconcile_command(world, outputs_file, revisions):
-    arns, image = revisions
-    fake = FakePulumiStack(world)
-    code, out = run(["rollback", "-s", STACK, "--outputs", str(outputs_file), "--now"], world, adapter=fake)
-    assert code == 0
-    service = world.client("ecs").describe_services(cluster=NAME, services=[NAME])["services"][0]
-    assert service["taskDefinition"] == arns[1]
-    assert f"pulumi config set imageOverride {image['v1']} -s {STACK} && pulumi up -s {STACK}" in out.text
-    assert not [c for c in fake.calls if c[0] in ("up", "set_config")]
-
-
-def test_rollback_to_a_digest_registers_a_revision_when_needed(world, outputs_file):
-    digest = world.digests["v1"]
-    code, out = run(["rollback", "-s", STACK, "--outputs", str(outputs_file), "--now", "--to-digest", digest], world)
-    assert code == 0
-    ecs = world.client("ecs")
-    running = ecs.describe_services(cluster=NAME, services=[NAME])["services"][0]["taskDefinition"]
-    definition = ecs.describe_task_definition(taskDefinition=running)["taskDefinition"]
-    assert definition["revision"] == 2 and definition["containerDefinitions"][0]["image"].endswith(digest)
-    assert definition["containerDefinitions"][0]["secrets"]  # copied from the running revision
-
-
-def test_rollback_refuses_an_unknown_digest_and_a_lone_revision(world, outputs_file, capsys):
-    code, _ = run(["rollback", "-s", STACK, "--outputs", str(outputs_file), "--to-digest", "sha256:" + "f" * 64], world)
-    assert code == 1 and "is not in ECR repository" in capsys.readouterr().err
-    code, _ = run(["rollback", "-s", STACK, "--outputs", str(outputs_file), "--to-digest", "v1"], world)
-    assert code == 2
-    code, _ = run(["rollback", "-s", STACK, "--outputs", str(outputs_file)], world)
-    assert code == 1 and "no earlier revision" in capsys.readouterr().err
+# rollback: tests/ops/test_rollback.py (against a moto that models revision replacement and INACTIVE)
 
 
 # ----------------------------------------------------------------------------- destroy
