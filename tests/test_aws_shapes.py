@@ -79,7 +79,8 @@ def create_target_group(target_group) -> dict:
     i = target_group.inputs
     hc = i["healthCheck"]
     return {
-        "Name": target_group.outputs["name"],
+        # The program sets no name: Pulumi auto-names it "<logical>-<7 random characters>".
+        "Name": f"{target_group.name}-a1b2c3d",
         "Protocol": i["protocol"],
         "Port": _int(i["port"]),
         "VpcId": i["vpcId"],
@@ -107,9 +108,59 @@ def test_service_is_a_valid_create_service_request(stack_plan):
 
 
 def test_target_group_is_a_valid_create_target_group_request(stack_plan):
-    params = create_target_group(stack_plan.one("aws:lb/targetGroup:TargetGroup"))
+    target_group = stack_plan.one("aws:lb/targetGroup:TargetGroup")
+    assert "name" not in target_group.inputs and "namePrefix" not in target_group.inputs
+    params = create_target_group(target_group)
     assert validate("elbv2", "CreateTargetGroup", params) == ""
-    assert len(params["Name"]) <= 32
+    assert len(params["Name"]) <= 32  # the auto-name of the logical name fits the 32-character limit
+
+
+def _actions(actions: list[dict]) -> list[dict]:
+    converted = []
+    for action in actions:
+        if action["type"] == "redirect":
+            r = action["redirect"]
+            converted.append({"Type": "redirect", "RedirectConfig": {
+                "Port": r["port"], "Protocol": r["protocol"], "StatusCode": r["statusCode"]}})
+        else:
+            converted.append({"Type": "forward", "TargetGroupArn": action["targetGroupArn"]})
+    return converted
+
+
+def test_load_balancer_listeners_and_certificate_are_valid_requests(prod):
+    alb = prod.one("aws:lb/loadBalancer:LoadBalancer").inputs
+    assert validate("elbv2", "CreateLoadBalancer", {
+        "Name": "alb-a1b2c3d", "Subnets": alb["subnets"], "SecurityGroups": alb["securityGroups"],
+        "Scheme": "internet-facing", "Type": alb["loadBalancerType"], "IpAddressType": alb["ipAddressType"],
+    }) == ""
+    for listener in prod.of_type("aws:lb/listener:Listener"):
+        i = listener.inputs
+        params = {"LoadBalancerArn": i["loadBalancerArn"], "Protocol": i["protocol"], "Port": _int(i["port"]),
+                  "DefaultActions": _actions(i["defaultActions"])}
+        if i["protocol"] == "HTTPS":
+            params |= {"SslPolicy": i["sslPolicy"], "Certificates": [{"CertificateArn": i["certificateArn"]}]}
+        assert validate("elbv2", "CreateListener", params) == "", listener.name
+    certificate = prod.one("aws:acm/certificate:Certificate").inputs
+    assert validate("acm", "RequestCertificate", {"DomainName": certificate["domainName"],
+                                                  "ValidationMethod": certificate["validationMethod"]}) == ""
+
+
+def test_domain_records_are_valid_route53_changes(prod):
+    changes = []
+    for record in prod.of_type("aws:route53/record:Record"):
+        i = record.inputs
+        rrset = {"Name": i["name"], "Type": i["type"]}
+        if i.get("aliases"):
+            (alias,) = i["aliases"]
+            rrset["AliasTarget"] = {"HostedZoneId": alias["zoneId"], "DNSName": alias["name"],
+                                    "EvaluateTargetHealth": alias["evaluateTargetHealth"]}
+        else:
+            rrset |= {"TTL": _int(i["ttl"]), "ResourceRecords": [{"Value": v} for v in i["records"]]}
+        changes.append({"Action": "UPSERT", "ResourceRecordSet": rrset})
+    zone = {r.inputs["zoneId"] for r in prod.of_type("aws:route53/record:Record")}
+    assert len(changes) == 3 and len(zone) == 1
+    assert validate("route53", "ChangeResourceRecordSets", {"HostedZoneId": zone.pop(),
+                                                             "ChangeBatch": {"Changes": changes}}) == ""
 
 
 @pytest.mark.parametrize(
