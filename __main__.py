@@ -1,5 +1,6 @@
 """truecaller-backend on ECS Fargate, wired in the order of the deployment notes:
-config -> network -> registry/image -> secrets -> domain -> load balancer -> cluster -> migration task
+config -> network -> registry/image -> secrets -> domain -> load balancer (+ traffic shift for
+blue/green, canary, linear) -> cluster -> migration task
 -> observability (its error-rate alarms guard the service's deployments) -> service -> autoscaling
 -> exports."""
 
@@ -24,7 +25,8 @@ from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
 from infra.registry import Registry, RegistryArgs
 from infra.secrets import Secrets, SecretsArgs
-from infra.service import Service, ServiceArgs
+from infra.service import DeploymentStrategy, Service, ServiceArgs, TrafficShiftTargets
+from infra.traffic_shift import TrafficShift, TrafficShiftArgs
 
 cfg = load_config()  # validates everything before a single resource is registered
 region = aws.get_region_output().region
@@ -62,26 +64,47 @@ domain = (
     if cfg.domain_name else None
 )
 
-load_balancer = LoadBalancer(
-    "load-balancer",
-    LoadBalancerArgs(
-        name=cfg.name,
-        vpc_id=network.vpc_id,
-        vpc_cidr=cfg.vpc_cidr,
-        public_subnet_ids=network.public_subnet_ids,
-        container_port=cfg.container_port,
-        health_check_path=cfg.health_check_path,
-        health_check_interval_seconds=cfg.health_check_interval_seconds,
-        healthy_threshold_count=cfg.healthy_threshold_count,
-        unhealthy_threshold_count=cfg.unhealthy_threshold_count,
-        deregistration_delay_seconds=cfg.deregistration_delay_seconds,
-        deletion_protection=cfg.protect,
-        tags=cfg.tags,
-        domain_name=cfg.domain_name,
-        certificate_arn=domain.certificate_arn if domain else None,
-        zone_id=domain.zone_id if domain else None,
-    ),
+lb_args = LoadBalancerArgs(
+    name=cfg.name,
+    vpc_id=network.vpc_id,
+    vpc_cidr=cfg.vpc_cidr,
+    public_subnet_ids=network.public_subnet_ids,
+    container_port=cfg.container_port,
+    health_check_path=cfg.health_check_path,
+    health_check_interval_seconds=cfg.health_check_interval_seconds,
+    healthy_threshold_count=cfg.healthy_threshold_count,
+    unhealthy_threshold_count=cfg.unhealthy_threshold_count,
+    deregistration_delay_seconds=cfg.deregistration_delay_seconds,
+    deletion_protection=cfg.protect,
+    tags=cfg.tags,
+    domain_name=cfg.domain_name,
+    certificate_arn=domain.certificate_arn if domain else None,
+    zone_id=domain.zone_id if domain else None,
 )
+load_balancer = LoadBalancer("load-balancer", lb_args)
+
+# Blue/green, canary and linear: ECS moves traffic between two target groups itself.
+traffic_shift = (
+    TrafficShift(
+        "traffic-shift",
+        TrafficShiftArgs(
+            name=cfg.name,
+            load_balancer=lb_args,
+            load_balancer_arn=load_balancer.arn,
+            security_group_id=load_balancer.security_group_id,
+            production_listener_arn=load_balancer.forwarding_listener.arn,
+            primary_target_group_arn=load_balancer.target_group_arn,
+            certificate_arn=lb_args.certificate_arn,
+            test_port=cfg.test_listener_port,
+            test_cidr=cfg.test_listener_cidr,
+            account_id=aws.get_caller_identity_output().account_id,
+            tags=cfg.tags,
+        ),
+    )
+    if cfg.shifts_traffic else None
+)
+target_group_suffixes = [load_balancer.target_group_arn_suffix] + (
+    [traffic_shift.alternate_target_group_arn_suffix] if traffic_shift else [])
 
 cluster = Cluster(
     "cluster",
@@ -128,7 +151,7 @@ observability = Observability(
         name=cfg.name,
         region=region,
         load_balancer_arn_suffix=load_balancer.arn_suffix,
-        target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+        target_group_arn_suffixes=target_group_suffixes,
         alarm_email=cfg.alarm_email,
         tags=cfg.tags,
     ),
@@ -155,7 +178,19 @@ service = Service(
         health_check_grace_period_seconds=cfg.health_check_grace_period_seconds,
         deployment_alarm_names=observability.deployment_alarm_names,
         tags=cfg.tags,
-        depends_on=[load_balancer.forwarding_listener, cluster.capacity_providers, *secrets.versions],
+        strategy=DeploymentStrategy(
+            kind=cfg.deployment_strategy, bake_minutes=cfg.bake_minutes, canary_percent=cfg.canary_percent,
+            canary_interval_minutes=cfg.canary_interval_minutes, linear_step_percent=cfg.linear_step_percent,
+            linear_interval_minutes=cfg.linear_interval_minutes,
+        ),
+        traffic_shift=TrafficShiftTargets(
+            alternate_target_group_arn=traffic_shift.alternate_target_group_arn,
+            production_listener_rule_arn=traffic_shift.production_rule_arn,
+            test_listener_rule_arn=traffic_shift.test_rule_arn,
+            role_arn=traffic_shift.role_arn,
+        ) if traffic_shift else None,
+        depends_on=[load_balancer.forwarding_listener, cluster.capacity_providers, *secrets.versions,
+                    *([traffic_shift] if traffic_shift else [])],
     ),
 )
 
@@ -169,7 +204,7 @@ Autoscaling(
         cpu_target_percent=cfg.autoscaling_cpu_target_percent,
         requests_per_target=cfg.autoscaling_requests_per_target,
         load_balancer_arn_suffix=load_balancer.arn_suffix,
-        target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+        target_group_arn_suffix=None if traffic_shift else load_balancer.target_group_arn_suffix,
         tags=cfg.tags,
     ),
 )
@@ -198,6 +233,9 @@ pulumi.export("logGroupName", cluster.log_group_name)
 pulumi.export("appLogStreamPrefix", APP_LOG_PREFIX)
 pulumi.export("migrationLogStreamPrefix", MIGRATION_LOG_PREFIX)
 pulumi.export("targetGroupArn", load_balancer.target_group_arn)
+pulumi.export("targetGroupArns", [load_balancer.target_group_arn]
+              + ([traffic_shift.alternate_target_group_arn] if traffic_shift else []))
+pulumi.export("deploymentStrategy", cfg.deployment_strategy)
 pulumi.export("secretNames", secrets.names)
 pulumi.export("secretArns", secrets.arns)
 pulumi.export("secretsMode", cfg.secrets_mode)

@@ -21,7 +21,9 @@ class AutoscalingArgs:
     cpu_target_percent: int
     requests_per_target: int
     load_balancer_arn_suffix: pulumi.Input[str]
-    target_group_arn_suffix: pulumi.Input[str]
+    # Requests-per-target tracking needs the one target group that serves; None when traffic moves
+    # between two (blue/green, canary, linear): CPU tracking alone then.
+    target_group_arn_suffix: pulumi.Input[str] | None
     tags: dict[str, str]
 
 
@@ -60,7 +62,7 @@ class Autoscaling(pulumi.ComponentResource):
         self.cpu_policy = tracking(
             "cpu", args.cpu_target_percent, {"predefined_metric_type": "ECSServiceAverageCPUUtilization"}
         )
-        self.requests_policy = tracking(
+        self.requests_policy = None if args.target_group_arn_suffix is None else tracking(
             "requests",
             args.requests_per_target,
             {

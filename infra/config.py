@@ -54,6 +54,19 @@ LOG_RETENTION_DAYS = (
 # The policy pack's config file, as CI passes it (`--policy-pack-config`); its thresholds bind the
 # program too, so a value the pack would reject at preview is refused before anything is planned.
 POLICY_CONFIG_FILE = "policies/policy-config.example.json"
+# deploymentStrategy -> ECS's deploymentConfiguration.strategy.
+ECS_STRATEGIES = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
+STRATEGIES = tuple(ECS_STRATEGIES)
+# Keys that only mean something for some strategies.
+STRATEGY_KEYS = {
+    "bakeMinutes": ("blue-green", "canary", "linear"),
+    "testListenerPort": ("blue-green", "canary", "linear"),
+    "testListenerCidr": ("blue-green", "canary", "linear"),
+    "canaryPercent": ("canary",),
+    "canaryIntervalMinutes": ("canary",),
+    "linearStepPercent": ("linear",),
+    "linearIntervalMinutes": ("linear",),
+}
 # Rollback goes back to an earlier image that ECR still holds: the current one, the previous one and
 # one more (for when the previous release was itself rolled back).
 MIN_ECR_KEEP_IMAGES = 3
@@ -89,6 +102,7 @@ _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 SHAPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
     "cidr": (None, "an IPv4 CIDR block with a prefix length from /16 to /20, such as 10.0.0.0/16"),
     "relative-path": (None, "a path relative to the Pulumi project directory, inside it"),
+    "optional-ipv4-cidr": (None, "empty (nobody) or an IPv4 CIDR block such as 203.0.113.0/24"),
     # Safe inside the container's health-check shell command: no quotes, spaces, `$` or backslashes.
     "url-path": (re.compile(r"^/[A-Za-z0-9._~%!*+,;=:@/-]*(\?[A-Za-z0-9._~%!*+,;=:@/&-]*)?$"),
                  "an URL path starting with '/' (letters, digits and - . _ ~ % ! * + , ; = : @ / ? &)"),
@@ -119,6 +133,11 @@ def shape_problem(shape: str, value: str) -> str | None:
     if shape == "relative-path":
         path = Path(value)
         return expected if not value or path.is_absolute() or ".." in path.parts else None
+    if shape == "optional-ipv4-cidr":
+        try:
+            return None if ipaddress.ip_network(value).version == 4 else expected
+        except ValueError:
+            return expected
     return None if pattern.match(value) else expected
 
 
@@ -175,6 +194,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("deploymentMaximumPercent", "integer", 200,
             "Rolling deploys: upper limit of running tasks during a deploy (200 starts new before stopping old).",
             minimum=100, maximum=400),
+    Setting("deploymentStrategy", "string", "rolling",
+            "How ECS replaces tasks: 'rolling' (100/200), or with a second target group 'blue-green' (all traffic "
+            "at once), 'canary' (canaryPercent first) or 'linear' (linearStepPercent per step), each baked "
+            "bakeMinutes before the old tasks stop; alarms roll back during the shift and the bake.",
+            choices=STRATEGIES),
+    Setting("bakeMinutes", "integer", 10,
+            "Blue/green, canary, linear: minutes the new version serves all traffic while the old tasks wait, "
+            "ready for an instant rollback.", minimum=0, maximum=1440),
+    Setting("canaryPercent", "integer", 10, "Canary: share of production traffic the new version takes first.",
+            minimum=1, maximum=99),
+    Setting("canaryIntervalMinutes", "integer", 5, "Canary: minutes before the rest of the traffic follows.",
+            minimum=0, maximum=1440),
+    Setting("linearStepPercent", "integer", 25, "Linear: share of traffic moved to the new version per step.",
+            minimum=3, maximum=100),
+    Setting("linearIntervalMinutes", "integer", 5, "Linear: minutes between steps.", minimum=0, maximum=1440),
+    Setting("testListenerPort", "integer", 8443,
+            "Blue/green, canary, linear: load balancer port that reaches the new version before production "
+            "traffic does.", minimum=1, maximum=65535),
+    Setting("testListenerCidr", "string", "",
+            "Who may reach the test listener (an IPv4 CIDR block); empty: nobody from outside the VPC.",
+            shape="optional-ipv4-cidr"),
     Setting("healthCheckGracePeriodSeconds", "integer", 120,
             "Seconds ECS ignores load balancer health checks after a task starts.", minimum=0, maximum=7200),
     Setting("healthCheckIntervalSeconds", "integer", 10, "Target group health check interval.",
@@ -245,6 +285,14 @@ class AppConfig:
     hosted_zone: str
     certificate_arn: str
     allow_plain_http: bool
+    deployment_strategy: str
+    bake_minutes: int
+    canary_percent: int
+    canary_interval_minutes: int
+    linear_step_percent: int
+    linear_interval_minutes: int
+    test_listener_port: int
+    test_listener_cidr: str
     deployment_minimum_healthy_percent: int
     deployment_maximum_percent: int
     health_check_grace_period_seconds: int
@@ -286,6 +334,11 @@ class AppConfig:
     @property
     def ecs_cpu_architecture(self) -> str:
         return "ARM64" if self.cpu_architecture == "arm64" else "X86_64"
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """Blue/green, canary and linear move traffic between two target groups; rolling has one."""
+        return self.deployment_strategy != "rolling"
 
     @property
     def zone_name(self) -> str:
@@ -386,6 +439,27 @@ def https_problems(values: Mapping[str, Any], project: str, stack: str) -> list[
         return [f"{which} has neither {project}:domainName nor {project}:certificateArn: the API would be served "
                 f"over plain HTTP. Fix: {fix}"]
     return []
+
+
+def strategy_problems(values: Mapping[str, Any], project: str, stack: str) -> list[str]:
+    """A strategy setting changed for a strategy that does not use it is a mistake, not a no-op. (The CLI
+    hands the program the declared defaults too, so "changed" means "not its default".)"""
+    strategy = values["deploymentStrategy"]
+    problems = []
+    for key in STRATEGY_KEYS:
+        if values[key] != SETTINGS_BY_KEY[key].default and strategy not in STRATEGY_KEYS[key]:
+            used_by = " or ".join(f"'{s}'" for s in STRATEGY_KEYS[key])
+            problems.append(
+                f"{project}:{key} = {values[key]!r} but deploymentStrategy is '{strategy}', which does not use it "
+                f"({used_by} does). Fix: pulumi config rm {key} -s {stack}, or pulumi config set "
+                f"deploymentStrategy {STRATEGY_KEYS[key][0]} -s {stack}"
+            )
+    if strategy != "rolling" and values["testListenerPort"] in (80, 443):
+        problems.append(
+            f"{project}:testListenerPort = {values['testListenerPort']} is a production listener's port. "
+            f"Fix: pulumi config set testListenerPort 8443 -s {stack}"
+        )
+    return problems
 
 
 def load_policy_config(project_dir: Path) -> tuple[dict[str, Any], list[str]]:
@@ -536,6 +610,7 @@ def parse_config(
         problems += unreadable
     problems += task_size_problems(values, project, stack)
     problems += capacity_problems(values, project, stack)
+    problems += strategy_problems(values, project, stack)
     problems += build_path_problems(values, project, stack, project_dir)
     if not invalid & {"domainName", "hostedZone", "certificateArn", "allowPlainHttp", "protect"}:
         problems += https_problems(values, project, stack)  # a bad value was replaced by its default

@@ -43,6 +43,32 @@ def health_check_timeout(interval_seconds: int) -> int:
     return max(2, min(5, interval_seconds - 1))
 
 
+def app_target_group(logical: str, args: LoadBalancerArgs, vpc_id: pulumi.Input[str],
+                     opts: pulumi.ResourceOptions) -> aws.lb.TargetGroup:
+    """An IP target group for the app's tasks with the explicit health check; blue/green uses two alike."""
+    return aws.lb.TargetGroup(
+        logical,
+        port=args.container_port,
+        protocol="HTTP",
+        target_type="ip",  # awsvpc tasks register by IP (and ECS blue/green on Fargate requires it)
+        vpc_id=vpc_id,
+        deregistration_delay=args.deregistration_delay_seconds,
+        health_check={
+            "enabled": True,
+            "path": args.health_check_path,
+            "protocol": "HTTP",
+            "port": "traffic-port",
+            "matcher": "200",
+            "interval": args.health_check_interval_seconds,
+            "timeout": health_check_timeout(args.health_check_interval_seconds),
+            "healthy_threshold": args.healthy_threshold_count,
+            "unhealthy_threshold": args.unhealthy_threshold_count,
+        },
+        tags=args.tags,
+        opts=opts,
+    )
+
+
 class LoadBalancer(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
@@ -103,27 +129,7 @@ class LoadBalancer(pulumi.ComponentResource):
             tags={**args.tags, "Name": args.name},
             opts=child,
         )
-        self.target_group = aws.lb.TargetGroup(
-            "app",
-            port=args.container_port,
-            protocol="HTTP",
-            target_type="ip",  # awsvpc tasks register by IP
-            vpc_id=args.vpc_id,
-            deregistration_delay=args.deregistration_delay_seconds,
-            health_check={
-                "enabled": True,
-                "path": args.health_check_path,
-                "protocol": "HTTP",
-                "port": "traffic-port",
-                "matcher": "200",
-                "interval": args.health_check_interval_seconds,
-                "timeout": health_check_timeout(args.health_check_interval_seconds),
-                "healthy_threshold": args.healthy_threshold_count,
-                "unhealthy_threshold": args.unhealthy_threshold_count,
-            },
-            tags=args.tags,
-            opts=child,
-        )
+        self.target_group = app_target_group("app", args, args.vpc_id, child)
 
         forward = [{"type": "forward", "target_group_arn": self.target_group.arn}]
         if https:
@@ -171,6 +177,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     opts=child,
                 )
 
+        self.arn = self.load_balancer.arn
         self.security_group_id = self.security_group.id
         self.target_group_arn = self.target_group.arn
         self.target_group_arn_suffix = self.target_group.arn_suffix

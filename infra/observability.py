@@ -23,7 +23,8 @@ class ObservabilityArgs:
     name: str  # also the ECS cluster and service name
     region: pulumi.Input[str]
     load_balancer_arn_suffix: pulumi.Input[str]
-    target_group_arn_suffix: pulumi.Input[str]
+    # One target group (rolling) or two (blue/green, canary, linear: traffic moves between them).
+    target_group_arn_suffixes: list[pulumi.Input[str]]
     alarm_email: str
     tags: dict[str, str]
 
@@ -60,7 +61,7 @@ def _rate_queries(numerator: str, denominator: str, dimensions: dict) -> list[di
 
 
 def dashboard_body(
-    name: str, region: str, lb: str, tg: str, alarm_arns: list[str]
+    name: str, region: str, lb: str, target_groups: list[str], alarm_arns: list[str]
 ) -> str:
     ecs = {"ClusterName": name, "ServiceName": name}
 
@@ -107,10 +108,8 @@ def dashboard_body(
         ),
         widget(
             "Healthy / unhealthy targets",
-            [
-                [*alb, "HealthyHostCount", "TargetGroup", tg, "LoadBalancer", lb],
-                [*alb, "UnHealthyHostCount", "TargetGroup", tg, "LoadBalancer", lb],
-            ],
+            [[*alb, metric, "TargetGroup", tg, "LoadBalancer", lb]
+             for tg in target_groups for metric in ("HealthyHostCount", "UnHealthyHostCount")],
             12,
             6,
             stat="Maximum",
@@ -159,7 +158,6 @@ class AlarmBuilder:
         # Alarm names are unique per account and region: a replacement deletes the old alarm first.
         self.opts = pulumi.ResourceOptions(parent=parent, delete_before_replace=True)
         self.lb_dims = {"LoadBalancer": args.load_balancer_arn_suffix}
-        self.tg_dims = {"LoadBalancer": args.load_balancer_arn_suffix, "TargetGroup": args.target_group_arn_suffix}
         self.ecs_dims = {"ClusterName": args.name, "ServiceName": args.name}
 
     def _alarm(self, logical: str, description: str, **kwargs) -> aws.cloudwatch.MetricAlarm:
@@ -186,18 +184,21 @@ class AlarmBuilder:
         )
 
     def unhealthy_hosts(self) -> aws.cloudwatch.MetricAlarm:
+        """Summed over the target groups: during a traffic shift the new tasks sit in the other one."""
+        per_group = [
+            _metric_query(f"unhealthy{i}", "AWS/ApplicationELB", "UnHealthyHostCount",
+                          {"LoadBalancer": self.args.load_balancer_arn_suffix, "TargetGroup": suffix}, "Maximum")
+            for i, suffix in enumerate(self.args.target_group_arn_suffixes)
+        ]
         return self._alarm(
             "unhealthy-hosts",
             "At least one target failed its health checks for 2 minutes",
-            namespace="AWS/ApplicationELB",
-            metric_name="UnHealthyHostCount",
-            dimensions=self.tg_dims,
-            statistic="Maximum",
-            period=PERIOD_SECONDS,
             evaluation_periods=2,
             comparison_operator="GreaterThanThreshold",
             threshold=0,
             treat_missing_data="notBreaching",
+            metric_queries=[*per_group, {"id": "unhealthy", "expression": "SUM(METRICS())",
+                                         "label": "Unhealthy targets", "return_data": True}],
         )
 
     def p95_latency(self) -> aws.cloudwatch.MetricAlarm:
@@ -268,8 +269,9 @@ class Observability(pulumi.ComponentResource):
 
         build = AlarmBuilder(args, self.topic, parent=self)
         self.alb_5xx = build.error_rate("alb-5xx-rate", "Load balancer", "HTTPCode_ELB_5XX_Count", build.lb_dims)
+        # Per load balancer, not per target group: blue/green moves the traffic between two groups.
         self.target_5xx = build.error_rate("target-5xx-rate", "Application", "HTTPCode_Target_5XX_Count",
-                                           build.tg_dims)
+                                           build.lb_dims)
         self.unhealthy_hosts = build.unhealthy_hosts()
         self.p95_latency = build.p95_latency()
         self.cpu = build.utilisation("cpu-high", "CPU", "CPUUtilization")
@@ -286,8 +288,9 @@ class Observability(pulumi.ComponentResource):
             "dashboard",
             dashboard_name=args.name,
             dashboard_body=pulumi.Output.all(
-                args.region, args.load_balancer_arn_suffix, args.target_group_arn_suffix, *(a.arn for a in self.alarms)
-            ).apply(lambda v: dashboard_body(args.name, v[0], v[1], v[2], list(v[3:]))),
+                args.region, args.load_balancer_arn_suffix, pulumi.Output.all(*args.target_group_arn_suffixes),
+                *(a.arn for a in self.alarms)
+            ).apply(lambda v: dashboard_body(args.name, v[0], v[1], list(v[2]), list(v[3:]))),
             opts=named,
         )
         self.dashboard_url = pulumi.Output.from_input(args.region).apply(

@@ -1,5 +1,6 @@
 """The application's task definition and the Fargate service behind the load balancer, with the
-deployment notes' zero-downtime rolling parameters and an automatic rollback."""
+deployment notes' zero-downtime rolling parameters and an automatic rollback — or ECS's own blue/green,
+canary or linear traffic shift with a bake time, rolled back by the same circuit breaker and alarms."""
 
 from __future__ import annotations
 
@@ -8,7 +9,43 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.config import ECS_STRATEGIES
 from infra.containers import APP_CONTAINER, ContainerSpec, TaskSize, app_container_definitions, fargate_task_definition
+
+
+@dataclass
+class DeploymentStrategy:
+    kind: str = "rolling"  # rolling | blue-green | canary | linear
+    bake_minutes: int = 0
+    canary_percent: int = 0
+    canary_interval_minutes: int = 0
+    linear_step_percent: int = 0
+    linear_interval_minutes: int = 0
+
+
+def deployment_configuration(strategy: DeploymentStrategy) -> dict:
+    """The service's deploymentConfiguration block (the schema types the bake times as strings)."""
+    config: dict = {"strategy": ECS_STRATEGIES[strategy.kind]}
+    if strategy.kind == "rolling":
+        return config
+    config["bake_time_in_minutes"] = str(strategy.bake_minutes)
+    if strategy.kind == "canary":
+        config["canary_configuration"] = {"canary_percent": float(strategy.canary_percent),
+                                          "canary_bake_time_in_minutes": str(strategy.canary_interval_minutes)}
+    if strategy.kind == "linear":
+        config["linear_configuration"] = {"step_percent": float(strategy.linear_step_percent),
+                                          "step_bake_time_in_minutes": str(strategy.linear_interval_minutes)}
+    return config
+
+
+@dataclass
+class TrafficShiftTargets:
+    """What ECS's advancedConfiguration names for blue/green, canary and linear deployments."""
+
+    alternate_target_group_arn: pulumi.Input[str]
+    production_listener_rule_arn: pulumi.Input[str]
+    test_listener_rule_arn: pulumi.Input[str]
+    role_arn: pulumi.Input[str]
 
 
 @dataclass
@@ -31,6 +68,8 @@ class ServiceArgs:
     health_check_grace_period_seconds: int
     deployment_alarm_names: list[pulumi.Input[str]]
     tags: dict[str, str]
+    strategy: DeploymentStrategy = field(default_factory=DeploymentStrategy)
+    traffic_shift: TrafficShiftTargets | None = None  # required by every strategy but rolling
     # Resources the service must wait for: the forwarding listener (ECS refuses a target group that
     # no load balancer uses yet), the cluster's capacity providers and the secret values.
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -54,6 +93,16 @@ class Service(pulumi.ComponentResource):
             parent=self,
         )
 
+        load_balancer = {"target_group_arn": args.target_group_arn, "container_name": APP_CONTAINER,
+                         "container_port": args.container_port}
+        if args.traffic_shift is not None:
+            shift = args.traffic_shift
+            load_balancer["advanced_configuration"] = {
+                "alternate_target_group_arn": shift.alternate_target_group_arn,
+                "production_listener_rule": shift.production_listener_rule_arn,
+                "test_listener_rule": shift.test_listener_rule_arn,
+                "role_arn": shift.role_arn,
+            }
         # ECS applies these only to tasks it starts: a change to them must start a deployment, or the
         # running tasks would keep the old placement until they happen to be replaced.
         placement = pulumi.Output.all(args.capacity_provider, args.assign_public_ip, *args.subnet_ids,
@@ -73,13 +122,8 @@ class Service(pulumi.ComponentResource):
                 "security_groups": [args.security_group_id],
                 "assign_public_ip": args.assign_public_ip,
             },
-            load_balancers=[
-                {
-                    "target_group_arn": args.target_group_arn,
-                    "container_name": APP_CONTAINER,
-                    "container_port": args.container_port,
-                }
-            ],
+            load_balancers=[load_balancer],
+            deployment_configuration=deployment_configuration(args.strategy),
             deployment_minimum_healthy_percent=args.minimum_healthy_percent,
             deployment_maximum_percent=args.maximum_percent,
             health_check_grace_period_seconds=args.health_check_grace_period_seconds,

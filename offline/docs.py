@@ -1,7 +1,7 @@
 """Generated README sections, so the docs cannot drift from the code.
 
     python -m offline.docs --check README.md   # exit 1 when a generated block is stale
-    python -m offline.docs --write README.md   # rewrite the generated blocks
+    python -m offline.docs --write README.md   # rewrite the generated blocks (and Pulumi.yaml's config:)
 """
 
 from __future__ import annotations
@@ -48,6 +48,29 @@ def policy_table() -> str:
 GENERATORS: dict[str, Callable[[], str]] = {"config-table": config_table, "policy-table": policy_table}
 
 
+def project_config_declarations() -> str:
+    """Pulumi.yaml's `config:` block, generated from the typed settings (the CLI reads the file)."""
+    def scalar(value) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value) if isinstance(value, int) else '"' + value + '"'
+
+    lines = ["config:"]
+    for s in SETTINGS:
+        description = s.description.replace("\\", "\\\\").replace('"', '\\"')
+        lines += [f"  {s.key}:", f"    type: {s.type}", f"    default: {scalar(s.default)}",
+                  f'    description: "{description}"']
+    return "\n".join(lines) + "\n"
+
+
+def render_project_file(text: str) -> str:
+    """Replace everything from the top-level `config:` key on (it is the file's last block)."""
+    head, separator, _ = text.partition("\nconfig:\n")
+    if not separator:
+        raise ValueError("Pulumi.yaml has no top-level `config:` block")
+    return head + "\n" + project_config_declarations()
+
+
 def render(text: str, generators: dict[str, Callable[[], str]] = GENERATORS) -> str:
     for marker, generate in generators.items():
         pattern = re.compile(rf"(<!-- {marker}:start -->\n)(?:.*?\n)?(<!-- {marker}:end -->)", re.S)
@@ -64,13 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--write", metavar="README", type=Path)
     args = parser.parse_args(argv)
     path = args.check or args.write
-    current = path.read_text()
-    fresh = render(current)
-    if args.write:
-        path.write_text(fresh)
-        return 0
-    if fresh != current:
-        print(f"{path} is stale: run `make docs`", file=sys.stderr)
+    project_file = path.parent / "Pulumi.yaml"
+    stale = []
+    for target, renderer in ((path, render), (project_file, render_project_file)):
+        current = target.read_text()
+        fresh = renderer(current)
+        if args.write:
+            target.write_text(fresh)
+        elif fresh != current:
+            stale.append(str(target))
+    if stale:
+        print(f"{', '.join(stale)} stale: run `make docs`", file=sys.stderr)
         return 1
     return 0
 

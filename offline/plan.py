@@ -22,7 +22,7 @@ import pulumi
 from infra.config import POLICY_CONFIG_FILE
 from offline.cost import estimate_planned, format_estimate
 from offline.policy_client import PolicyReport, format_report, run_policy_pack
-from offline.rollout import format_rollout, rollout_of
+from offline.rollout import alternatives, format_rollout, rollout_of
 from offline.runtime import PROJECT_DIR, PlannedStack, StackFileError, evaluate_stack
 from offline.summary import describe, redact
 
@@ -64,6 +64,7 @@ def plan_document(planned: PlannedStack, report: PolicyReport) -> dict[str, Any]
         "policies": {"checked": report.policies, "diagnostics": [d.__dict__ for d in report.diagnostics]},
         "cost": estimate_planned(planned).to_dict(),
         "rollout": rollout_of(planned).to_dict(),
+        "rolloutByStrategy": {r.strategy: r.to_dict() for r in alternatives(planned)},
         "verdict": verdict(report),
     }
 
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(format_estimate(estimate_planned(planned)))
         print()
-        print(format_rollout(rollout_of(planned)))
+        print(format_rollout(rollout_of(planned), alternatives(planned)))
         print()
         print(verdict(report))
     return 1 if report.mandatory else 0

@@ -388,7 +388,7 @@ def test_exports_cover_the_operations_contract_and_hold_no_secret(stack_plan):
         "migrationTaskDefinitionArn", "migrationTaskDefinitionFamily", "migrationContainerName", "taskSubnetIds",
         "privateSubnetIds", "taskAssignPublicIp", "taskSecurityGroupId", "logGroupName", "appLogStreamPrefix",
         "migrationLogStreamPrefix", "targetGroupArn", "secretNames", "secretArns", "secretsMode", "region",
-        "protected", "dashboardUrl", "alarmTopicArn", "domainName",
+        "protected", "dashboardUrl", "alarmTopicArn", "domainName", "targetGroupArns", "deploymentStrategy",
     }
     assert set(stack_plan.outputs) == expected
     assert all(v is not None for v in stack_plan.outputs.values())
