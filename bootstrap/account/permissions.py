@@ -127,14 +127,18 @@ def _state(scope: Scope) -> list[Grant]:
 
 def _network(scope: Scope) -> list[Grant]:
     ec2 = tuple(scope.arn("ec2", f"{kind}/*") for kind in EC2_RESOURCE_TYPES)
+    # Rules are revoked through their security group (the only resource type Revoke* takes).
+    ec2_without_rules = tuple(arn for arn in ec2 if not arn.endswith(":security-group-rule/*"))
     return [
         # Describe calls have no resource type in EC2's authorization model: "*" is the only scope.
         Grant("Ec2Describe", "network", (
-            "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
+            "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
             "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways", "ec2:DescribeAddresses",
             "ec2:DescribeAddressesAttribute", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
             "ec2:DescribeAvailabilityZones", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAccountAttributes",
         ), ANY, read=True),
+        Grant("Ec2DescribeVpcAttributes", "network", ("ec2:DescribeVpcAttribute",), (scope.arn("ec2", "vpc/*"),),
+              read=True),
         Grant("Ec2Create", "network", (
             "ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateInternetGateway",
             "ec2:AllocateAddress", "ec2:CreateNatGateway", "ec2:CreateSecurityGroup",
@@ -149,7 +153,7 @@ def _network(scope: Scope) -> list[Grant]:
             "ec2:DeleteNatGateway", "ec2:DeleteSecurityGroup", "ec2:ReleaseAddress", "ec2:DetachInternetGateway",
             "ec2:DisassociateRouteTable", "ec2:ReplaceRouteTableAssociation", "ec2:DeleteRoute", "ec2:ReplaceRoute",
             "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-        ), ec2, read=False, condition=_tagged(scope)),
+        ), ec2_without_rules, read=False, condition=_tagged(scope)),
         # Tags are written while creating, or on resources that already carry the project's tag:
         # a stolen token cannot tag someone else's VPC into scope.
         Grant("Ec2TagOnCreate", "network", ("ec2:CreateTags",), ec2, read=False,
