@@ -87,8 +87,8 @@ deploy = CiRole(
     ),
 )
 
-# Named exactly like the repository variables the workflows read:
-#   pulumi stack output --json | jq -r 'to_entries[] | "\(.key) \(.value)"' | xargs -n2 gh variable set
+# Named exactly like the repository variables the workflows read, so they can be set in one go:
+#   pulumi stack output --json | jq -r 'to_entries[] | "\(.key)=\(.value)"' > ci.env && gh variable set -f ci.env
 pulumi.export("AWS_PREVIEW_ROLE_ARN", preview.role_arn)
 pulumi.export("AWS_DEPLOY_ROLE_ARN", deploy.role_arn)
 pulumi.export("PULUMI_BACKEND_URL", pulumi.Output.concat("s3://", state.bucket_name, "?region=", region))
