@@ -6,11 +6,16 @@ import json
 import os
 import subprocess
 
-from offline.plan import main
-from tests.bootstrap.conftest import POLICY_CONFIG, REPOSITORY
+from offline.plan import main as plan_main
+from tests.bootstrap.conftest import POLICY_CONFIG, REPOSITORY, own_stack_outputs
 from tests.conftest import ROOT
 
 ARGS = ["--project-dir", str(ROOT / "bootstrap"), "--stack", "account", "--policy-config", str(POLICY_CONFIG)]
+
+
+def main(argv: list[str]) -> int:
+    with own_stack_outputs():
+        return plan_main(argv)
 
 
 def test_plan_prints_the_graph_the_clean_pack_and_no_rollout(capsys):
