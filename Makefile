@@ -5,12 +5,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= prod
 
-.PHONY: help setup plan plan-json cost test lint app-build docs clean \
+.PHONY: help setup plan plan-json cost bootstrap-plan test lint app-build docs clean \
 	preflight migrate deploy status logs rollback destroy
 
 help:
 	@echo "make plan [STACK=prod|staging]   offline plan: resources, policy results, cost (no AWS, no CLI)"
 	@echo "make plan-json [STACK=...]       the same as JSON"
+	@echo "make bootstrap-plan [GITHUB_REPOSITORY=owner/name]   offline plan of bootstrap/ (once per AWS account)"
 	@echo "make test                        lint + all tests"
 	@echo "make docs                        regenerate the README's generated tables"
 	@echo "make preflight|migrate|deploy|status|logs|rollback|destroy STACK=...   operations (AWS + Pulumi CLI)"
@@ -44,6 +45,17 @@ plan-json: $(VENV)/.installed
 
 cost: $(VENV)/.installed
 	@$(PY) -m offline.cost --stack $(STACK)
+
+# The bootstrap project (bootstrap/): its stack file leaves githubRepository unset on purpose, so
+# the offline plan uses $(GITHUB_REPOSITORY) (set by GitHub Actions, or on the command line) or an
+# obvious example. The pack runs with bootstrap/policy-config.json (the actions AWS cannot scope).
+BOOTSTRAP_STACK ?= account
+GITHUB_REPOSITORY ?= $(if $(shell grep -s ":githubRepository:" bootstrap/Pulumi.$(BOOTSTRAP_STACK).yaml),,example-org/truecaller-backend)
+
+bootstrap-plan: $(VENV)/.installed
+	@$(PY) -m offline.plan --project-dir bootstrap --stack $(BOOTSTRAP_STACK) \
+		--policy-config bootstrap/policy-config.json \
+		$(if $(GITHUB_REPOSITORY),--config githubRepository=$(GITHUB_REPOSITORY))
 
 # Operations on a deployed stack (python -m ops <command> --help for every option; ARGS=... adds some).
 preflight migrate deploy status logs rollback destroy: $(VENV)/.installed

@@ -263,6 +263,66 @@ def _scaling_policy(r: Fabrication, state: dict) -> str:
     return f"{r.logical}-{r.suffix[:8]}"
 
 
+def _uuid(*parts: str) -> str:
+    h = fake_hex(*parts, length=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+@fabricates("aws:s3/bucket:Bucket")
+def _bucket(r: Fabrication, state: dict) -> str:
+    name = r.inputs.get("bucket") or f"{r.logical}-{r.suffix}"
+    state.update(bucket=name, arn=f"arn:aws:s3:::{name}", region=r.region,
+                 bucketDomainName=f"{name}.s3.amazonaws.com",
+                 bucketRegionalDomainName=f"{name}.s3.{r.region}.amazonaws.com")
+    return name
+
+
+# A bucket's settings are separate resources whose ID is the bucket's name.
+@fabricates("aws:s3/bucketVersioning:BucketVersioning",
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            "aws:s3/bucketPolicy:BucketPolicy")
+def _bucket_setting(r: Fabrication, state: dict) -> str:
+    return str(r.inputs.get("bucket"))
+
+
+@fabricates("aws:kms/key:Key")
+def _kms_key(r: Fabrication, state: dict) -> str:
+    key_id = _uuid(r.token, r.logical)
+    state.update(keyId=key_id, arn=r.arn("kms", f"key/{key_id}"))
+    return key_id
+
+
+@fabricates("aws:kms/alias:Alias")
+def _kms_alias(r: Fabrication, state: dict) -> str:
+    state.update(arn=r.arn("kms", r.physical), name=r.physical,
+                 targetKeyArn=r.arn("kms", f"key/{r.inputs.get('targetKeyId')}"))
+    return r.physical
+
+
+@fabricates("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+def _oidc_provider(r: Fabrication, state: dict) -> str:
+    host = str(r.inputs.get("url", "")).removeprefix("https://")
+    arn = r.arn("iam", f"oidc-provider/{host}", with_region=False)
+    state["arn"] = arn
+    return arn
+
+
+@fabricates("aws:iam/policy:Policy")
+def _iam_policy(r: Fabrication, state: dict) -> str:
+    path = r.inputs.get("path") or "/"
+    arn = r.arn("iam", f"policy{path}{r.physical}", with_region=False)
+    state.update(arn=arn, name=r.physical, policyId=f"ANPA{r.suffix.upper()}")
+    return arn
+
+
+@fabricates("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def _role_policy_attachment(r: Fabrication, state: dict) -> str:
+    return f"{r.inputs.get('role')}-{r.suffix[:8]}"
+
+
 class AwsMocks(pulumi_mocks.Mocks):
     """Fabricates the values AWS computes; raises on an invoke it does not know."""
 

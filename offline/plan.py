@@ -40,6 +40,11 @@ def verdict(report: PolicyReport) -> str:
     return "Verdict: " + ("; ".join(parts) if parts else "passes")
 
 
+def _rolls_out(planned: PlannedStack) -> bool:
+    """Only a stack with a load-balanced service has a rollout time (the bootstrap has none)."""
+    return bool(planned.of_type("aws:lb/targetGroup:TargetGroup") and planned.of_type("aws:ecs/service:Service"))
+
+
 def plan_document(planned: PlannedStack, report: PolicyReport) -> dict[str, Any]:
     """The machine-readable plan (secrets redacted)."""
     return {
@@ -63,8 +68,9 @@ def plan_document(planned: PlannedStack, report: PolicyReport) -> dict[str, Any]
         "outputs": redact(planned.outputs),
         "policies": {"checked": report.policies, "diagnostics": [d.__dict__ for d in report.diagnostics]},
         "cost": estimate_planned(planned).to_dict(),
-        "rollout": rollout_of(planned).to_dict(),
-        "rolloutByStrategy": {r.strategy: r.to_dict() for r in alternatives(planned)},
+        "rollout": rollout_of(planned).to_dict() if _rolls_out(planned) else None,
+        "rolloutByStrategy": ({r.strategy: r.to_dict() for r in alternatives(planned)} if _rolls_out(planned)
+                              else None),
         "verdict": verdict(report),
     }
 
@@ -98,10 +104,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="policy pack config, as --policy-pack-config (default: the project's "
                              f"{POLICY_CONFIG_FILE}, the file CI passes)")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="the Pulumi project (default: this repo)")
+    parser.add_argument("-c", "--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config value for this plan only, as `pulumi preview --config` (repeatable)")
     args = parser.parse_args(argv)
+    malformed = [item for item in args.config if "=" not in item]
+    if malformed:
+        print(f"error: --config {malformed[0]!r} is not KEY=VALUE", file=sys.stderr)
+        return 2
+    overrides = dict(item.split("=", 1) for item in args.config)
 
     try:
-        planned = evaluate_stack(args.stack, project_dir=args.project_dir.resolve())
+        planned = evaluate_stack(args.stack, project_dir=args.project_dir.resolve(), config_overrides=overrides)
     except (StackFileError, pulumi.RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -121,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         print(format_report(report))
         print()
         print(format_estimate(estimate_planned(planned)))
-        print()
-        print(format_rollout(rollout_of(planned), alternatives(planned)))
+        if _rolls_out(planned):
+            print()
+            print(format_rollout(rollout_of(planned), alternatives(planned)))
         print()
         print(verdict(report))
     return 1 if report.mandatory else 0

