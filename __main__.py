@@ -99,6 +99,7 @@ traffic_shift = (
             test_cidr=cfg.test_listener_cidr,
             account_id=aws.get_caller_identity_output().account_id,
             tags=cfg.tags,
+            role_path=cfg.role_path,
         ),
     )
     if cfg.shifts_traffic else None
@@ -118,6 +119,7 @@ cluster = Cluster(
         log_retention_days=cfg.log_retention_days,
         capacity_provider=cfg.capacity_provider,
         tags=cfg.tags,
+        role_path=cfg.role_path,
     ),
 )
 

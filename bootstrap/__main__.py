@@ -4,22 +4,15 @@ staging/production environments). Its outputs are named after the GitHub reposit
 the workflows read."""
 
 import json
-import sys
-from pathlib import Path
 
-# The CLI runs this directory as the program (so it is on sys.path); offline evaluation runs the
-# file itself, so make the same true there.
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import pulumi  # noqa: E402
-import pulumi_aws as aws  # noqa: E402
-from account.ci_role import CiRole, CiRoleArgs  # noqa: E402
-from account.config import load_config  # noqa: E402
-from account.encryption_key import EncryptionKey, EncryptionKeyArgs  # noqa: E402
-from account.github_oidc import GithubOidc, GithubOidcArgs  # noqa: E402
-from account.permissions import GROUPS, Scope, deploy_documents, preview_documents  # noqa: E402
-from account.state_bucket import StateBucket, StateBucketArgs  # noqa: E402
+import pulumi
+import pulumi_aws as aws
+from account.ci_role import CiRole, CiRoleArgs
+from account.config import load_config
+from account.encryption_key import EncryptionKey, EncryptionKeyArgs
+from account.github_oidc import GithubOidc, GithubOidcArgs
+from account.permissions import GROUPS, Scope, deploy_documents, preview_documents
+from account.state_bucket import StateBucket, StateBucketArgs
 
 cfg = load_config()  # validates everything before a single resource is registered
 account = aws.get_caller_identity_output().account_id

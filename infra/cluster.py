@@ -72,6 +72,8 @@ class ClusterArgs:
     log_retention_days: int
     capacity_provider: str
     tags: dict[str, str]
+    # The deploy role (bootstrap/) may manage and pass only roles under this path.
+    role_path: str = "/"
 
 
 class Cluster(pulumi.ComponentResource):
@@ -105,8 +107,9 @@ class Cluster(pulumi.ComponentResource):
 
         self.execution_role = aws.iam.Role(
             "execution",
-            # A known prefix lets the deploy role's IAM permissions name exactly these roles.
+            # The path (and a known prefix) let the deploy role's IAM permissions name exactly these roles.
             name_prefix=name_prefix(f"{args.name}-exec", ROLE_PREFIX_MAX),
+            path=args.role_path,
             description=f"ECS agent for {args.name}: pull image, read secrets, write logs",
             assume_role_policy=ECS_TASKS_TRUST,
             tags=args.tags,
@@ -124,6 +127,7 @@ class Cluster(pulumi.ComponentResource):
         self.task_role = aws.iam.Role(
             "task",
             name_prefix=name_prefix(f"{args.name}-task", ROLE_PREFIX_MAX),
+            path=args.role_path,
             description=f"Application identity for {args.name} (no permissions granted)",
             assume_role_policy=ECS_TASKS_TRUST,
             tags=args.tags,

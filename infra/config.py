@@ -324,6 +324,11 @@ class AppConfig:
         return f"{self.project}-{self.stack}"
 
     @property
+    def role_path(self) -> str:
+        """IAM path of the stack's roles: the CI deploy role (bootstrap/) manages only roles under it."""
+        return f"/{self.project}/"
+
+    @property
     def tags(self) -> dict[str, str]:
         return {"project": self.project, "environment": self.stack, "managed-by": "pulumi"}
 

@@ -56,10 +56,16 @@ def lifecycle_policy(keep_images: int) -> str:
 
 
 def pushed_digest(repository_name: str, tag: str) -> str | None:
-    """The digest ECR already holds under ``tag``, or None (also when the repository does not exist yet)."""
-    if repository_name not in (aws.ecr.get_repositories().names or []):
-        return None
-    images = aws.ecr.get_images(repository_name=repository_name).image_ids or []
+    """The digest ECR already holds under ``tag``, or None (also when the repository does not exist yet).
+
+    Lists this one repository's images (ecr:ListImages on its ARN), so the CI roles need no right to
+    list every repository of the account."""
+    try:
+        images = aws.ecr.get_images(repository_name=repository_name).image_ids or []
+    except Exception as exc:  # the invoke's error carries only the provider's message
+        if "RepositoryNotFoundException" in str(exc):
+            return None  # the first `up` of the stack: nothing pushed yet
+        raise
     return next((image.image_digest for image in images if image.image_tag == tag), None)
 
 

@@ -72,6 +72,7 @@ class TrafficShiftArgs:
     test_cidr: str  # who may reach the test listener; "" nobody outside the VPC
     account_id: pulumi.Input[str]
     tags: dict[str, str]
+    role_path: str = "/"
 
 
 class TrafficShift(pulumi.ComponentResource):
@@ -132,6 +133,7 @@ class TrafficShift(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             "traffic-shift",
             name_prefix=name_prefix(f"{args.name}-shift", ROLE_PREFIX_MAX),
+            path=args.role_path,
             description=f"ECS moves {args.name}'s traffic between its two target groups",
             assume_role_policy=pulumi.Output.from_input(args.account_id).apply(ecs_trust),
             tags=args.tags,

@@ -143,7 +143,8 @@ def _log_group(r: Fabrication, state: dict) -> str:
 
 @fabricates("aws:iam/role:Role")
 def _role(r: Fabrication, state: dict) -> str:
-    state.update(name=r.physical, arn=r.arn("iam", f"role/{r.physical}", with_region=False))
+    path = r.inputs.get("path") or "/"
+    state.update(name=r.physical, path=path, arn=r.arn("iam", f"role{path}{r.physical}", with_region=False))
     return r.physical
 
 
@@ -353,26 +354,25 @@ class AwsMocks(pulumi_mocks.Mocks):
                 "expiresAt": "2099-01-01T00:00:00Z",
                 "id": region,
             }
-        if args.token == "aws:ecr/getRepositories:getRepositories":
-            return {"id": region, "names": sorted(self.registry_images), "region": region}
         if args.token == "aws:ecr/getImages:getImages":
             name = args.args.get("repositoryName")
-            if name not in self.registry_images:
-                raise ValueError(f"RepositoryNotFoundException: The repository with name '{name}' does not exist")
+            if name not in self.registry_images:  # the provider's error, as the SDK receives it
+                return {}, [("repositoryName", f"reading ECR Images: RepositoryNotFoundException: The repository "
+                                               f"with name '{name}' does not exist in the registry")]
             images = [{"imageTag": tag, "imageDigest": digest} for tag, digest in self.registry_images[name].items()]
             return {"id": name, "repositoryName": name, "imageIds": images, "region": region}
         if args.token == "aws:route53/getZone:getZone":
             return self._zone(args.args)
         raise NotImplementedError(f"offline runtime: no mock for invoke {args.token}")
 
-    def _zone(self, query: Mapping[str, Any]) -> dict:
+    def _zone(self, query: Mapping[str, Any]):
         """As the provider answers: the public zone with that name or ID, else an error."""
         wanted_id, wanted_name = query.get("zoneId"), str(query.get("name") or "").rstrip(".")
         for name, zone_id in self.hosted_zones.items():
             if zone_id == wanted_id or name == wanted_name:
                 return {"id": zone_id, "zoneId": zone_id, "name": name, "privateZone": False,
                         "arn": f"arn:aws:route53:::hostedzone/{zone_id}", "nameServers": [f"ns-1.{name}"]}
-        raise ValueError(f"no matching Route 53 Hosted Zone found for {wanted_id or wanted_name!r}")
+        return {}, [("name", f"no matching Route 53 Hosted Zone found for {wanted_id or wanted_name!r}")]
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         resource = Fabrication(args.typ, args.name, dict(args.inputs), self.region, self.account)

@@ -94,10 +94,11 @@ def _resolve(value: Any) -> Any:
 
 
 def _forget_previous_run() -> None:
-    """A program that failed half-way leaves its failed RPCs and pending outputs in the process-global
-    runtime; the next evaluation would report that failure as its own."""
+    """The runtime is process-global: a program that failed half-way leaves its failed RPCs and pending
+    outputs, and every program its root stack (whose exports the next program would add to)."""
     from pulumi.runtime import settings
 
+    settings.set_root_resource(None)
     settings._get_rpc_manager().clear()
     with settings.SETTINGS.lock:
         settings.SETTINGS.outputs.clear()
@@ -177,7 +178,8 @@ def evaluate_stack(
         previous_cwd = os.getcwd()
         os.chdir(project_dir)
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"))))
+            # As the language host runs a program: the directory (on sys.path) with its __main__.py.
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir), run_name="__main__")))
             root = pulumi.runtime.settings.get_root_resource()
             outputs = {name: _resolve(value) for name, value in (root.outputs if root else {}).items()}
         except Exception as exc:

@@ -12,8 +12,9 @@ Why some scopes are not name prefixes:
 - EC2 ARNs carry IDs, not names: changes are scoped to this account and region; deletions and
   re-pointing (delete, detach, disassociate, revoke, replace) additionally require the resource's
   ``project`` tag, and tags can only be written at creation or on resources that already carry it.
-- Target groups are auto-named by the program (``app-1a2b3c4``): created only with the ``project``
-  request tag, changed and deleted only when they carry it.
+- The load balancer and target groups are auto-named by the program (``alb-1a2b3c4``, so a
+  replacement never collides with the old name): created only with the ``project`` request tag,
+  changed and deleted only when they carry it; so are their listeners and listener rules.
 - IAM roles of the main program live under the path ``/<deployedProject>/`` (see the report: the
   program must set ``path=`` on its roles). The CI roles themselves live under ``/github-actions/``,
   which the deploy role cannot touch.
@@ -99,7 +100,7 @@ class Grant:
 
 ANY = ("*",)
 # The managed policies each role gets, one per concern (every group holds reads and changes).
-GROUPS = ("state", "network", "load-balancing", "containers", "operations")
+GROUPS = ("state", "network", "load-balancing", "containers", "identity", "operations")
 
 
 def _tagged(scope: Scope, key: str = "aws:ResourceTag") -> dict[str, dict[str, str]]:
@@ -164,9 +165,9 @@ def _network(scope: Scope) -> list[Grant]:
 
 
 def _load_balancing(scope: Scope) -> list[Grant]:
-    p = scope.prefix
-    load_balancers = scope.arn("elasticloadbalancing", f"loadbalancer/app/{p}*/*")
-    listeners = scope.arn("elasticloadbalancing", f"listener/app/{p}*/*/*")
+    load_balancers = scope.arn("elasticloadbalancing", "loadbalancer/app/*/*")
+    listeners = scope.arn("elasticloadbalancing", "listener/app/*/*/*")
+    rules = scope.arn("elasticloadbalancing", "listener-rule/app/*/*/*/*")
     target_groups = scope.arn("elasticloadbalancing", "targetgroup/*/*")
     certificates = scope.arn("acm", "certificate/*")
     zone = scope.arn("route53", f"hostedzone/{scope.hosted_zone_id or '*'}", region=False, account=False)
@@ -180,28 +181,28 @@ def _load_balancing(scope: Scope) -> list[Grant]:
             "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetHealth",
             "elasticloadbalancing:DescribeCapacityReservation",
         ), ANY, read=True),
-        Grant("ElbLoadBalancers", "load-balancing", (
-            "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer",
-            "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetSecurityGroups",
-            "elasticloadbalancing:SetSubnets", "elasticloadbalancing:CreateListener",
-            "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
-        ), (load_balancers,), read=False),
-        Grant("ElbListeners", "load-balancing", (
+        # The load balancer, listeners, rules and target groups are created only with the project's tag...
+        Grant("ElbCreateTagged", "load-balancing", (
+            "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup",
+            "elasticloadbalancing:AddTags",
+        ), (load_balancers, target_groups, listeners, rules), read=False, condition=_tagged(scope, "aws:RequestTag")),
+        # ...listeners and rules are added only to tagged load balancers and listeners...
+        Grant("ElbCreateOnOwn", "load-balancing", (
+            "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateRule",
+        ), (load_balancers, listeners), read=False, condition=_tagged(scope)),
+        # ...and everything is changed or deleted only while it carries the tag.
+        Grant("ElbChangeOwn", "load-balancing", (
+            "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+            "elasticloadbalancing:SetIpAddressType",
             "elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener",
             "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:AddListenerCertificates",
-            "elasticloadbalancing:RemoveListenerCertificates", "elasticloadbalancing:AddTags",
-            "elasticloadbalancing:RemoveTags",
-        ), (listeners,), read=False),
-        # Target groups are auto-named: created only with the project's tag...
-        Grant("ElbCreateTargetGroups", "load-balancing", (
-            "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags",
-        ), (target_groups,), read=False, condition=_tagged(scope, "aws:RequestTag")),
-        # ...and changed or deleted only while they carry it.
-        Grant("ElbChangeOwnTargetGroups", "load-balancing", (
+            "elasticloadbalancing:RemoveListenerCertificates",
+            "elasticloadbalancing:ModifyRule", "elasticloadbalancing:DeleteRule",
             "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
             "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:AddTags",
             "elasticloadbalancing:RemoveTags",
-        ), (target_groups,), read=False, condition=_tagged(scope)),
+        ), (load_balancers, listeners, rules, target_groups), read=False, condition=_tagged(scope)),
         # ACM: RequestCertificate and ListCertificates have no resource type.
         Grant("AcmList", "load-balancing", ("acm:ListCertificates",), ANY, read=True),
         Grant("AcmRequest", "load-balancing", ("acm:RequestCertificate",), ANY, read=False),
@@ -230,6 +231,9 @@ def _containers(scope: Scope) -> list[Grant]:
     cluster = scope.arn("ecs", f"cluster/{p}*")
     cluster_condition = {"ArnLike": {"ecs:cluster": cluster}}
     service = scope.arn("ecs", f"service/{p}*/{p}*")
+    # ops rollback reads the service's deployment history; ops deploy follows and can stop a deployment.
+    deployments = scope.arn("ecs", f"service-deployment/{p}*/{p}*/*")
+    revisions = scope.arn("ecs", f"service-revision/{p}*/{p}*/*")
     task_definitions = scope.arn("ecs", f"task-definition/{p}*:*")
     tasks = scope.arn("ecs", f"task/{p}*/*")
     repository = scope.arn("ecr", f"repository/{p}*")
@@ -244,6 +248,11 @@ def _containers(scope: Scope) -> list[Grant]:
         Grant("EcsDeregisterTaskDefinitions", "containers", ("ecs:DeregisterTaskDefinition",), ANY, read=False),
         Grant("EcsRead", "containers", ("ecs:DescribeClusters", "ecs:DescribeServices", "ecs:ListTagsForResource"),
               (cluster, service, task_definitions), read=True),
+        Grant("EcsDeploymentsRead", "containers", (
+            "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions",
+        ), (service, deployments, revisions), read=True),
+        Grant("EcsStopDeployments", "containers", ("ecs:StopServiceDeployment",), (service, deployments),
+              read=False),
         Grant("EcsClusters", "containers", (
             "ecs:CreateCluster", "ecs:UpdateCluster", "ecs:UpdateClusterSettings", "ecs:DeleteCluster",
             "ecs:PutClusterCapacityProviders", "ecs:TagResource", "ecs:UntagResource",
@@ -265,7 +274,8 @@ def _containers(scope: Scope) -> list[Grant]:
         # ECR's login token has no resource type.
         Grant("EcrLogin", "containers", ("ecr:GetAuthorizationToken",), ANY, read=True),
         Grant("EcrRead", "containers", (
-            "ecr:DescribeRepositories", "ecr:DescribeImages", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy",
+            "ecr:DescribeRepositories", "ecr:DescribeImages", "ecr:ListImages", "ecr:GetLifecyclePolicy",
+            "ecr:GetRepositoryPolicy",
             "ecr:ListTagsForResource",
         ), (repository,), read=True),
         Grant("EcrRepositories", "containers", (
@@ -277,19 +287,20 @@ def _containers(scope: Scope) -> list[Grant]:
             "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
             "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
         ), (repository,), read=False),
-        Grant("IamRolesRead", "containers", (
+        Grant("IamRolesRead", "identity", (
             "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
             "iam:ListInstanceProfilesForRole", "iam:ListRoleTags",
         ), (roles,), read=True),
         # Roles only under the program's own path, inline policies only (no managed attachments).
-        Grant("IamRoles", "containers", (
+        Grant("IamRoles", "identity", (
             "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
             "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy",
             "iam:DeleteRolePolicy",
         ), (roles,), read=False),
-        Grant("IamPassRolesToEcsTasks", "containers", ("iam:PassRole",), (roles,), read=False,
-              condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
-        Grant("IamServiceLinkedRoles", "containers", ("iam:CreateServiceLinkedRole",),
+        # Task roles to ECS tasks, and (blue/green, canary, linear) the traffic-shift role to ECS itself.
+        Grant("IamPassRolesToEcs", "identity", ("iam:PassRole",), (roles,), read=False,
+              condition={"StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com", "ecs.amazonaws.com"]}}),
+        Grant("IamServiceLinkedRoles", "identity", ("iam:CreateServiceLinkedRole",),
               (scope.arn("iam", "role/aws-service-role/*", region=False),), read=False,
               condition={"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
         # Application Auto Scaling's Describe calls have no resource type.

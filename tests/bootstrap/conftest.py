@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from pulumi.runtime.settings import set_root_resource
 
 from offline.mocks import MOCK_ACCOUNT_ID
 from offline.runtime import PlannedStack, evaluate_stack
@@ -26,22 +23,9 @@ if str(BOOTSTRAP_DIR) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP_DIR))
 
 
-@contextmanager
-def own_stack_outputs() -> Iterator[None]:
-    """Pulumi's mock runtime keeps one root stack resource per process, so `pulumi.export`s of the
-    main program and of the bootstrap would pile up in each other's outputs; start and leave a
-    fresh root around each bootstrap evaluation (offline/runtime.py should do this itself)."""
-    set_root_resource(None)
-    try:
-        yield
-    finally:
-        set_root_resource(None)
-
-
 def evaluate_bootstrap(**overrides) -> PlannedStack:
-    with own_stack_outputs():
-        return evaluate_stack(STACK, project_dir=BOOTSTRAP_DIR,
-                              config_overrides={"githubRepository": REPOSITORY, **overrides})
+    return evaluate_stack(STACK, project_dir=BOOTSTRAP_DIR,
+                          config_overrides={"githubRepository": REPOSITORY, **overrides})
 
 
 @pytest.fixture(scope="session")

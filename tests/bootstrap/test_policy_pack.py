@@ -98,7 +98,7 @@ CAUGHT = [
                                              lambda s: s.update(Action="*"))),
     ("secret-values-on-star", lambda p: edit_statement(p, "deploy-role-operations", "Secrets",
                                                        lambda s: s.update(Resource="*"))),
-    ("pass-any-role", lambda p: edit_statement(p, "deploy-role-containers", "IamPassRolesToEcsTasks",
+    ("pass-any-role", lambda p: edit_statement(p, "deploy-role-identity", "IamPassRolesToEcs",
                                                lambda s: s.update(Resource="*"))),
     ("not-action", lambda p: edit_statement(p, "preview-role-state", "StateDecrypt",
                                             lambda s: s.update(NotAction=s.pop("Action")))),

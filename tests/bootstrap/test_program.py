@@ -92,17 +92,17 @@ def test_roles_live_outside_the_main_programs_iam_path(bootstrap):
         inputs = role(bootstrap, logical).inputs
         assert (inputs["name"], inputs["path"], inputs["maxSessionDuration"]) == (name, "/github-actions/", 3600)
     policies = bootstrap.of_type("aws:iam/policy:Policy")
-    assert len(policies) == 10 and all(p.inputs["path"] == "/github-actions/" for p in policies)
+    assert len(policies) == 12 and all(p.inputs["path"] == "/github-actions/" for p in policies)
 
 
-def test_each_role_gets_its_five_policies_and_nothing_else(bootstrap):
+def test_each_role_gets_its_six_policies_and_nothing_else(bootstrap):
     for logical in ("preview-role", "deploy-role"):
         names = sorted(attached_documents(bootstrap, logical))
         suffix = logical.split("-")[0]
         assert names == sorted(f"truecaller-backend-github-{suffix}-{g}" for g in
-                               ("containers", "load-balancing", "network", "operations", "state"))
+                               ("containers", "identity", "load-balancing", "network", "operations", "state"))
     attachments = bootstrap.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert len(attachments) == 10
+    assert len(attachments) == 12
     assert all(":policy/github-actions/" in a.inputs["policyArn"] for a in attachments)  # no AWS managed policy
 
 
@@ -122,7 +122,7 @@ def test_taggable_resources_carry_project_environment_and_managed_by(bootstrap):
     # The types here whose pulumi-aws resource takes `tags` (a bucket's settings and aliases do not).
     taggable = {"Bucket", "Key", "OpenIdConnectProvider", "Role", "Policy"}
     found = [r for r in bootstrap.resources if r.custom and r.type.split(":")[-1] in taggable]
-    assert len(found) == 1 + 1 + 1 + 2 + 10
+    assert len(found) == 1 + 1 + 1 + 2 + 12
     for r in found:
         assert r.inputs["tags"] == {"project": "truecaller-backend", "environment": STACK,
                                     "managed-by": "pulumi"}, r.urn
