@@ -8,6 +8,10 @@ release that runs another image still in ECR is the target. Where that history i
 another image still in ECR is taken instead — the program keeps superseded revisions ACTIVE
 (skipDestroy), so they are there to return to.
 
+During a blue/green, canary or linear deployment that is still shifting traffic or baking, the old
+tasks are still running: the rollback is ECS's own (StopServiceDeployment with ROLLBACK), which moves
+production traffic back at once instead of starting another deployment.
+
 The rollback is recorded where the next `pulumi up` reads it: the stack's config pins
 ``imageOverride`` to the image rolled back to, in ``Pulumi.<stack>.yaml``. That file must be
 committed, or a deploy from a clean checkout rolls forward again; in CI the command insists on
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import botocore.exceptions
 
+from ops import deployments
 from ops.common import EXIT_USAGE, Aws, OpsError, Printer, StackOutputs
 
 _REVISION = re.compile(r"task-definition/(?P<family>[^:]+):(?P<revision>\d+)$")
@@ -215,6 +220,25 @@ def target_image(aws: Aws, outputs: StackOutputs, current: Revision, to_digest: 
     return image, None
 
 
+def rollback_in_flight(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, adapter, commit: bool) -> bool:
+    """ECS's own rollback of a deployment still shifting or baking; False when there is none."""
+    try:
+        deployment = deployments.stoppable(aws, outputs)
+    except botocore.exceptions.ClientError:
+        return False  # no deployment history here: nothing ECS can stop
+    if deployment is None:
+        return False
+    stage = deployments.PHASES.get(deployment["lifecycleStage"], deployment["lifecycleStage"])
+    image = deployments.source_image(aws, deployment, outputs["containerName"])
+    deployments.stop_with_rollback(aws, deployment)
+    printer(f"deployment {deployment['serviceDeploymentArn'].rsplit('/', 1)[-1]} was in '{stage}': ECS rolls it "
+            "back (StopServiceDeployment ROLLBACK); production traffic returns to the old tasks, still running")
+    if image:
+        adapter.set_config("imageOverride", image)
+        record_pin(adapter, stack, image, printer, commit)
+    return True
+
+
 def rollback(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, adapter=None, to_digest: str | None = None,
              now: bool = False, commit: bool = False) -> str:
     if adapter is None:
@@ -224,6 +248,8 @@ def rollback(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, adap
                        "--commit (and push the commit it makes); nothing was changed", EXIT_USAGE)
     if commit:
         check_can_commit(Path(adapter.config_file))
+    if not to_digest and rollback_in_flight(aws, outputs, stack, printer, adapter, commit):
+        return ""
     current = current_revision(aws, outputs)
     image, target_arn = target_image(aws, outputs, current, to_digest, printer)
     printer(f"rolling back {outputs['serviceName']} from revision {current.number} "
