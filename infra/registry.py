@@ -106,7 +106,6 @@ class Registry(pulumi.ComponentResource):
         )
 
         self.image = None
-        self.built = False
         if args.image_override:
             # Task definitions must name an immutable digest, never a tag: a rollback or a scale-out
             # then always runs exactly the bytes that were tested.
@@ -119,7 +118,6 @@ class Registry(pulumi.ComponentResource):
             else:
                 self.image = self._build(args, tag, child)
                 self.image_ref = self.image.repo_digest
-                self.built = True
         self.image_digest = self.image_ref.apply(lambda ref: ref.split("@", 1)[1] if "@" in ref else ref)
         self.repository_url = self.repository.repository_url
         self.repository_name = self.repository.name
