@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import botocore.exceptions
 
-from ops.common import EXIT_USAGE, Aws, OpsError, Printer, StackOutputs
+from ops.common import EXIT_GONE, EXIT_USAGE, Aws, OpsError, Printer, StackOutputs
 
 _REVISION = re.compile(r"task-definition/(?P<family>[^:]+):(?P<revision>\d+)$")
 
@@ -44,8 +44,8 @@ def describe(aws: Aws, arn: str, container: str) -> Revision:
 
 def current_revision(aws: Aws, outputs: StackOutputs) -> Revision:
     services = aws.ecs.describe_services(cluster=outputs["clusterName"], services=[outputs["serviceName"]])["services"]
-    if not services:
-        raise OpsError(f"service {outputs['serviceName']} not found")
+    if not services or services[0]["status"] == "INACTIVE":  # deleted: MISSING, or INACTIVE for a while
+        raise OpsError(f"ECS service {outputs['serviceName']} does not exist", EXIT_GONE)
     return describe(aws, services[0]["taskDefinition"], outputs["containerName"])
 
 
