@@ -138,14 +138,17 @@ def explain(exc: BaseException, stack: str | None = None) -> Failure:
 
 def _during(failure: Failure, step: Step, own_message: bool) -> Failure:
     if failure.code == EXIT_INTERRUPTED:
-        cause = re.sub(r"^interrupted \(Ctrl-C[^)]*\)", lambda m: f"{m[0]} during step {step.label}", failure.cause)
+        cause, found = re.subn(r"^interrupted \(Ctrl-C[^)]*\)", lambda m: f"{m[0]} during step {step.label}",
+                               failure.cause)
+        if not found:  # a command's own message about its interruption
+            cause = f"interrupted (Ctrl-C) during step {step.label}: {failure.cause}"
     else:
         cause = f"step {step.label}: {failure.cause}"
-    if own_message:  # the command's own message already says what it left
-        return replace(failure, cause=cause)
-    if failure.code in (EXIT_INTERRUPTED, EXIT_PULUMI) and not failure.state:
+    if failure.code == EXIT_INTERRUPTED or (failure.code == EXIT_PULUMI and not failure.state):
         # Where the step stopped decides what is left and how to recover, not the interruption itself.
         return replace(failure, cause=cause, state=step.state, fix=step.fix)
+    if own_message:  # the command's own message already says what it left
+        return replace(failure, cause=cause)
     return replace(failure, cause=cause, state=failure.state or step.state, fix=failure.fix or step.fix)
 
 

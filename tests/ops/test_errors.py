@@ -314,6 +314,18 @@ def test_deploy_interrupted_in_step_4_says_what_it_left(world, capsys, fast_depl
     assert f"python -m ops status -s {STACK}` shows which deployment runs" in err
 
 
+def test_deploy_interrupted_while_migrating(world, capsys, fast_deploy):
+    def printer(line):
+        if line.startswith("started migration task "):
+            raise KeyboardInterrupt  # Ctrl-C while the one-off task runs
+
+    code = main(["deploy", "-s", STACK], adapter_factory=FakePulumiStack(world), printer=printer)
+    err = capsys.readouterr().err
+    assert_clean(code, 130, err)
+    assert err.startswith("error: interrupted (Ctrl-C) during step 3/5 (migrate with the new image)")
+    assert "state: the service is untouched and runs the previous image" in err
+
+
 def test_a_service_deleted_during_the_rollout_wait_is_exit_7(world):
     world.client("ecs").delete_service(cluster=NAME, service=NAME, force=True)
     with pytest.raises(OpsError) as raised:  # the services_stable waiter's terminal failure, not a timeout
