@@ -41,7 +41,7 @@ from ops import deploy as deploy_module
 from ops.cli import build_parser, main
 from ops.common import Aws, OpsError, StackOutputs
 from ops.errors import EXIT_CODES, explain
-from ops.pulumi_stack import PulumiInterrupted
+from ops.pulumi_stack import PulumiInterrupted, PulumiStack
 from tests.ops.conftest import AWS_ENVIRONMENT, NAME, REGION, STACK, FakePulumiStack, cli_error
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -194,11 +194,6 @@ def test_unreachable_endpoint_is_exit_4(world, outputs_file, capsys, monkeypatch
     code, out, err = run_main(["logs", "-s", STACK, "--outputs", str(outputs_file)], world, capsys=capsys)
     assert_clean(code, 4, out, err)
     assert f"cannot reach {endpoint}/" in err and "fix: check the network" in err
-
-
-def ops_process(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ops", *args], cwd=PROJECT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 @pytest.fixture
@@ -389,7 +384,8 @@ def fake_cli(tmp_path, world, moto_url):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     executable = bin_dir / "pulumi"
-    executable.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).parent / 'fake_pulumi_cli.py'} \"$@\"\n")
+    script = Path(__file__).parent / "fake_pulumi_cli.py"
+    executable.write_text(f'#!/bin/sh\nexec {sys.executable} -S {script} "$@"\n')  # -S: stdlib only, starts faster
     executable.chmod(0o755)
     scenario_path, log_path = tmp_path / "scenario.json", tmp_path / "pulumi-calls.jsonl"
     resources = [{"urn": r.urn, "type": r.type, "custom": True, "protect": r.protect, "inputs": r.inputs,
@@ -408,14 +404,16 @@ def fake_cli(tmp_path, world, moto_url):
     return scenario, calls, env
 
 
-def test_unknown_stack_through_the_real_automation_api(fake_cli):
+def test_unknown_stack_through_the_real_automation_api(fake_cli, monkeypatch, capsys):
     scenario, calls, env = fake_cli
     scenario(fail={"stack select": {"code": 255, "stderr": f"error: no stack named '{STACK}' found\n"}})
-    result = ops_process(["status", "-s", STACK], env)
-    assert_clean(result.returncode, 8, result.stdout, result.stderr)
-    assert f"error: the Pulumi backend you are logged into has no stack {STACK}" in result.stderr
-    assert f"  | error: no stack named '{STACK}' found" in result.stderr
-    assert [c["command"] for c in calls()][-1] == "stack select"
+    for key in ("PATH", "FAKE_PULUMI_SCENARIO", "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK"):
+        monkeypatch.setenv(key, env[key])
+    code, out, err = run_main(["status", "-s", STACK], adapter=PulumiStack, capsys=capsys)
+    assert_clean(code, 8, out, err)
+    assert f"error: the Pulumi backend you are logged into has no stack {STACK}" in err
+    assert f"  | error: no stack named '{STACK}' found" in err
+    assert [c["command"] for c in calls()] == ["version", "stack select"]
 
 
 @pytest.mark.parametrize("presses", [1, 2])
