@@ -136,6 +136,7 @@ def test_throttling_is_retried_with_the_standard_retry_mode(ecs_proxy, world, ou
 def test_throttling_that_outlasts_the_retries_is_exit_6(ecs_proxy, world, outputs_file, capsys, monkeypatch):
     # A user's legacy setting does not downgrade the ops clients: standard mode makes 3 attempts, legacy 5.
     monkeypatch.setenv("AWS_RETRY_MODE", "legacy")
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)  # (it would set the attempts in either mode)
     ecs_proxy.fail("DescribeServices", "ThrottlingException", "Rate exceeded")
     code, out, err = run_main(["status", "-s", STACK, "--outputs", str(outputs_file)], world, capsys=capsys)
     assert_clean(code, 6, out, err)
