@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
+# Exit codes (README "Operations commands" has the table; ops/errors.py maps failures onto them).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_AWS_CONFIG, EXIT_UNREACHABLE, EXIT_ACCESS_DENIED, EXIT_THROTTLED, EXIT_GONE = 3, 4, 5, 6, 7
+EXIT_PULUMI, EXIT_INTERNAL, EXIT_INTERRUPTED = 8, 9, 130
 
 
 class OpsError(Exception):
@@ -46,15 +50,50 @@ class StackOutputs:
         return cls(values, str(path))
 
 
+def client_config() -> Config:
+    """Throttling and transient errors are retried with botocore's standard mode (exponential backoff
+    with jitter, a retry quota) before a command gives up; the attempts follow AWS_MAX_ATTEMPTS or the
+    profile's max_attempts (botocore's default: 3 in all). The connect timeout is well below botocore's
+    60 s, so an unreachable endpoint is reported within a minute even after the retries.
+
+    A new Config per client: botocore writes the resolved attempts into the ``retries`` dict it is given.
+    """
+    return Config(retries={"mode": "standard"}, connect_timeout=10, read_timeout=60)
+
+# Request parameters that name a resource, kept with an error response so ops/errors.py can say
+# which cluster, service, target group or log group is gone (AWS's own messages often do not).
+_IDENTIFYING_PARAMETERS = ("cluster", "service", "services", "TargetGroupArn", "LoadBalancerArn", "logGroupName",
+                           "SecretId", "repositoryName", "taskDefinition")
+
+
+def _remember_request(params, model, context, **_):
+    context["ops_request"] = {
+        "action": f"{model.service_model.signing_name}:{model.name}",
+        "region": context.get("client_region"),
+        "parameters": {k: params[k] for k in _IDENTIFYING_PARAMETERS if k in params},
+    }
+
+
+def _attach_request(parsed, context, **_):
+    if isinstance(parsed, dict) and "Error" in parsed and "ops_request" in context:
+        parsed["OpsRequest"] = context["ops_request"]  # ends up in ClientError.response
+
+
 class Aws:
-    """boto3 clients for one region (endpoints follow the standard AWS_* environment, AWS_ENDPOINT_URL too)."""
+    """boto3 clients for one region (endpoints follow the standard AWS_* environment, AWS_ENDPOINT_URL too).
 
-    _sessions: dict[str, Any] = {}  # a session caches the service models its clients load
+    ``region=None`` takes the region from the environment or the profile, as the AWS CLI does.
+    """
 
-    def __init__(self, region: str):
+    _sessions: dict[str | None, Any] = {}  # a session caches the service models its clients load
+
+    def __init__(self, region: str | None):
         self.region = region
         if region not in Aws._sessions:
-            Aws._sessions[region] = boto3.session.Session(region_name=region)
+            session = boto3.session.Session(region_name=region)
+            session.events.register("provide-client-params", _remember_request)
+            session.events.register("after-call", _attach_request)
+            Aws._sessions[region] = session
         self._session = Aws._sessions[region]
         self._clients: dict[str, Any] = {}
 
@@ -63,7 +102,7 @@ class Aws:
             raise AttributeError(service)
         name = service.replace("_", "-")
         if name not in self._clients:
-            self._clients[name] = self._session.client(name)
+            self._clients[name] = self._session.client(name, config=client_config())
         return self._clients[name]
 
 

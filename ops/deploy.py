@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import botocore.exceptions
 
-from ops.common import Aws, OpsError, Printer, StackOutputs, waiter_config
+from ops.common import EXIT_GONE, Aws, OpsError, Printer, StackOutputs, waiter_config
+from ops.errors import Step, enter_step
 from ops.migrate import describe_result, run_migration
 from ops.preflight import check_identity, format_checks, secret_checks
 
@@ -48,6 +49,14 @@ def wait_until_healthy(aws: Aws, outputs: StackOutputs, timeout: int, printer: P
             WaiterConfig=waiter_config(timeout, poll),
         )
     except botocore.exceptions.WaiterError as exc:
+        response = exc.last_response or {}
+        if "Error" in response:  # an AWS error (access, throttling, a deleted cluster), not slowness
+            raise
+        if response.get("failures") or any(s.get("status") != "ACTIVE" for s in response.get("services", [])):
+            reason = "; ".join(f.get("reason", "") for f in response.get("failures", [])) or \
+                     ", ".join(s.get("status", "") for s in response.get("services", []))
+            raise OpsError(f"ECS service {outputs['serviceName']} is gone ({reason}) while waiting for it to be "
+                           "stable", EXIT_GONE) from exc
         raise OpsError(f"the service did not become stable within {timeout}s ({exc}); the circuit breaker rolls "
                        "back a failing deployment: see `python -m ops status`") from exc
 
@@ -76,10 +85,15 @@ def wait_until_healthy(aws: Aws, outputs: StackOutputs, timeout: int, printer: P
 
 def deploy(adapter, aws: Aws, stack: str, printer: Printer, *, migrate_timeout: int = 900, health_timeout: int = 600,
            poll: float = 5.0, http_get: Callable[[str], int] | None = None) -> None:
-    def step(title: str):
+    def step(title: str, state: str, fix: str):
         printer(f"==> {title}")
+        number, name = title.split(":")[0].split(" ", 1)
+        enter_step(Step(f"{number} ({name})", state, fix))
 
-    step("1/5 preflight: credentials and secrets")
+    refresh = (f"`pulumi refresh -s {stack}` in a terminal (it clears operations an interruption left pending; "
+               f"`pulumi cancel -s {stack}` first if Pulumi reports the stack locked or an update in progress)")
+    step("1/5 preflight: credentials and secrets", "nothing was changed",
+         f"fix the cause and rerun `python -m ops deploy -s {stack}`")
     outputs = StackOutputs(adapter.outputs(), f"stack {stack}'s outputs")
     checks = [check_identity(aws)]
     if checks[0].ok:
@@ -88,11 +102,17 @@ def deploy(adapter, aws: Aws, stack: str, printer: Printer, *, migrate_timeout: 
     if not all(c.ok for c in checks):
         raise OpsError("preflight failed; nothing was changed")
 
-    step("2/5 pulumi up: the image and the migration task definition only")
+    step("2/5 pulumi up: the image and the migration task definition only",
+         "the running service is untouched; the stack's image and migration task definition may be updated",
+         f"{refresh}, then rerun `python -m ops deploy -s {stack}`")
     targets, new_migration_arn = release_targets(adapter, outputs)
     adapter.up(targets)
 
-    step("3/5 migrate with the new image")
+    step("3/5 migrate with the new image",
+         "the service is untouched and runs the previous image; the migration task may have applied some or all "
+         "migrations (its log lines are above)",
+         f"fix the cause, then rerun `python -m ops deploy -s {stack}` (`prisma migrate deploy` skips the "
+         "migrations already applied)")
     result = run_migration(aws, outputs, stack, printer, migrate_timeout, task_definition=new_migration_arn(),
                            poll_seconds=poll)
     code, message = describe_result(result)
@@ -100,10 +120,18 @@ def deploy(adapter, aws: Aws, stack: str, printer: Printer, *, migrate_timeout: 
     if code != 0:
         raise OpsError(f"{message}; stopping before the service rollout")
 
-    step("4/5 pulumi up: the service rolls out the new image")
+    step("4/5 pulumi up: the service rolls out the new image",
+         "the migrations are applied; the stack may be mid-update; the service keeps its previous deployment "
+         "unless ECS had started the new one, which the circuit breaker rolls back if its tasks fail",
+         f"`python -m ops status -s {stack}` shows which deployment runs; {refresh}; then rerun "
+         f"`python -m ops deploy -s {stack}` or `python -m ops rollback -s {stack}`")
     adapter.up()
 
-    step("5/5 wait for a stable service and a healthy endpoint")
+    step("5/5 wait for a stable service and a healthy endpoint",
+         "the new release is rolled out in the stack; ECS finishes (or rolls back) the deployment on its own",
+         f"follow it with `python -m ops status -s {stack} --watch`; `python -m ops rollback -s {stack}` if it "
+         "stays unhealthy")
     wait_until_healthy(aws, StackOutputs(adapter.outputs(), f"stack {stack}'s outputs"), health_timeout, printer,
                        poll, http_get)
+    enter_step(None)
     printer(f"deployed {stack}")

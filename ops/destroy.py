@@ -32,6 +32,24 @@ def confirm(stack: str, confirmation: str | None, interactive: bool, ask: Callab
         raise OpsError("stack name not confirmed; nothing was deleted", EXIT_USAGE)
 
 
+def restore_protection(adapter, stack: str, printer: Printer, interrupted: bool) -> str:
+    """After a failed unprotect-and-destroy: protect=true again and, unless the operator pressed Ctrl-C,
+    `pulumi up` so the remaining resources are protected again. Returns what it did, for the error."""
+    printer("the teardown stopped: restoring protection (pulumi config set protect true && pulumi up)")
+    manual = f"`pulumi config set protect true -s {stack} && pulumi up -s {stack}`"
+    try:
+        adapter.set_config("protect", "true")
+        if interrupted:
+            return (f"protect=true is set again, but the resources stay unprotected until `pulumi up -s {stack}` "
+                    "runs (it also recreates what the destroy already deleted)")
+        adapter.up()
+    except (Exception, KeyboardInterrupt) as exc:
+        return (f"restoring protection failed too ({type(exc).__name__}): stack {stack} is UNPROTECTED; run "
+                f"{manual}")
+    return (f"protection restored: protect=true and `pulumi up` protected stack {stack} again (recreating what the "
+            "destroy had already deleted)")
+
+
 def destroy(adapter, aws: Aws, stack: str, printer: Printer, *, confirmation: str | None, interactive: bool,
             ask: Callable[[str], str], unprotect: bool = False, force_delete_secrets: bool = False) -> None:
     resources = adapter.resources()
@@ -54,13 +72,19 @@ def destroy(adapter, aws: Aws, stack: str, printer: Printer, *, confirmation: st
         raise OpsError(f"{len(protected)} resources are protected (prod): rerun with --unprotect to lift the "
                        "protection explicitly; nothing was deleted", EXIT_USAGE)
     confirm(stack, confirmation, interactive, ask)
-    if protected:
+    if not protected:
+        adapter.destroy()
+    else:
         # Through the program, so state and AWS agree: `protect: false` unprotects the secrets, turns
         # off the ALB's deletion protection and lets ECR delete a repository that still has images.
         printer("lifting protection: pulumi config set protect false && pulumi up")
         adapter.set_config("protect", "false")
-        adapter.up()
-    adapter.destroy()
+        try:
+            adapter.up()
+            adapter.destroy()
+        except (Exception, KeyboardInterrupt) as exc:
+            exc.add_note(restore_protection(adapter, stack, printer, interrupted=isinstance(exc, KeyboardInterrupt)))
+            raise
     printer(f"stack {stack} destroyed. External databases (Neon, Aiven) are untouched.")
     if force_delete_secrets:
         # After the destroy, never before: if `pulumi destroy` fails half-way the service still runs and

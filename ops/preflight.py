@@ -97,7 +97,13 @@ def check_service(aws: Aws, outputs: StackOutputs) -> list[Check]:
 
 
 def check_targets(aws: Aws, outputs: StackOutputs) -> Check:
-    health = aws.elbv2.describe_target_health(TargetGroupArn=outputs["targetGroupArn"])["TargetHealthDescriptions"]
+    try:
+        health = aws.elbv2.describe_target_health(TargetGroupArn=outputs["targetGroupArn"])["TargetHealthDescriptions"]
+    except botocore.exceptions.ClientError as exc:
+        if _error_code(exc) != "TargetGroupNotFound":
+            raise
+        return Check("target health", False, f"target group {outputs['targetGroupArn'].rsplit(':', 1)[-1]} does "
+                     "not exist", "pulumi refresh shows the drift; pulumi up recreates it")
     states = [t["TargetHealth"]["State"] for t in health]
     healthy = states.count("healthy")
     if not healthy:

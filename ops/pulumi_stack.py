@@ -1,7 +1,15 @@
-"""The one edge to the Pulumi CLI, through the Automation API. Tests replace this class."""
+"""The one edge to the Pulumi CLI, through the Automation API. Tests replace this class.
+
+Failures are not translated here: the Automation API's CommandError (and its subclasses such as
+ConcurrentUpdateError) carries the CLI's output, and ops/errors.py turns it into the message.
+"""
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +31,69 @@ class StateResource:
     @property
     def name(self) -> str:
         return self.urn.split("::")[-1]
+
+
+class PulumiInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the CLI was updating the stack. ``graceful``: the CLI cancelled its update and
+    exited on its own (``finished``: too late to cancel, the update completed); otherwise it was left
+    in the middle of the update (Ctrl-C twice)."""
+
+    def __init__(self, operation: str, graceful: bool, details: tuple[str, ...] = (), finished: bool = False):
+        super().__init__(f"pulumi {operation} interrupted")
+        self.operation, self.graceful, self.details, self.finished = operation, graceful, details, finished
+
+
+@contextmanager
+def cancel_gracefully(operation: str, printer: Callable[[str], None]) -> Iterator[None]:
+    """Let the CLI finish cancelling on the first Ctrl-C instead of abandoning it.
+
+    Ctrl-C reaches the whole foreground process group, so the CLI gets it too and cancels its update,
+    finishing the operations in flight. If Python raised KeyboardInterrupt at once, the Automation API
+    would close the CLI's output pipes and the CLI would die on its next write, leaving the stack
+    locked with pending operations. So the first Ctrl-C only waits; a second one abandons the CLI.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted: list[bool] = []
+
+    def on_sigint(signum, frame):
+        if interrupted:
+            _silence_abandoned_readers()
+            raise KeyboardInterrupt  # exactly this type: subprocess.Popen then stops waiting for the CLI
+        interrupted.append(True)
+        printer(f"Ctrl-C: waiting for `pulumi {operation}` to cancel its update cleanly; press Ctrl-C again to "
+                "abandon it (the stack then stays locked with pending operations)")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        raise PulumiInterrupted(operation, graceful=False) from exc
+    except Exception as exc:
+        if interrupted:  # the CLI's exit after it cancelled
+            from ops.errors import cli_last_lines, cli_output
+
+            _code, stdout, stderr = cli_output(exc)
+            raise PulumiInterrupted(operation, graceful=True, details=cli_last_lines(stdout, stderr)) from exc
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:  # the CLI completed the update before it could cancel; stop here all the same
+        raise PulumiInterrupted(operation, graceful=True, finished=True)
+
+
+def _silence_abandoned_readers() -> None:
+    """Once the CLI is abandoned, the Automation API's threads that read its output find their pipe
+    closed and die with ValueError; that is expected, not a crash to print a traceback for."""
+    previous = threading.excepthook
+
+    def hook(args):
+        if args.exc_type is ValueError and args.thread is not None and "(consumer)" in args.thread.name:
+            return
+        previous(args)
+
+    threading.excepthook = hook
 
 
 class PulumiStack:
@@ -56,11 +127,13 @@ class PulumiStack:
             if r.get("custom") and not r["type"].startswith("pulumi:providers:")
         ]
 
-    def up(self, targets: list[str] | None = None) -> None:
-        self.stack.up(
-            target=targets, target_dependents=False if targets else None, on_output=self.printer,
-            policy_packs=[str(POLICY_PACK)],
-        )
+    def up(self, targets: list[str] | None = None, **options: Any) -> None:
+        """`pulumi up` with the policy pack; ``options`` go to the Automation API's ``Stack.up``
+        (e.g. ``policy_pack_configs=[...]``)."""
+        stack = self.stack
+        with cancel_gracefully("up", self.printer):
+            stack.up(target=targets, target_dependents=False if targets else None, on_output=self.printer,
+                     policy_packs=[str(POLICY_PACK)], **options)
 
     @property
     def config_file(self) -> Path:
@@ -73,4 +146,6 @@ class PulumiStack:
         self.stack.set_config(key, auto.ConfigValue(value=value, secret=False))
 
     def destroy(self) -> None:
-        self.stack.destroy(on_output=self.printer)
+        stack = self.stack
+        with cancel_gracefully("destroy", self.printer):
+            stack.destroy(on_output=self.printer)

@@ -29,7 +29,7 @@ from pathlib import Path
 import botocore.exceptions
 
 from ops import deployments
-from ops.common import EXIT_USAGE, Aws, OpsError, Printer, StackOutputs
+from ops.common import EXIT_GONE, EXIT_USAGE, Aws, OpsError, Printer, StackOutputs
 
 _REVISION = re.compile(r"task-definition/(?P<family>[^:]+):(?P<revision>\d+)$")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -62,8 +62,8 @@ def describe(aws: Aws, arn: str, container: str) -> Revision:
 
 def current_revision(aws: Aws, outputs: StackOutputs) -> Revision:
     services = aws.ecs.describe_services(cluster=outputs["clusterName"], services=[outputs["serviceName"]])["services"]
-    if not services:
-        raise OpsError(f"service {outputs['serviceName']} not found")
+    if not services or services[0]["status"] == "INACTIVE":  # deleted: MISSING, or INACTIVE for a while
+        raise OpsError(f"ECS service {outputs['serviceName']} does not exist", EXIT_GONE)
     return describe(aws, services[0]["taskDefinition"], outputs["containerName"])
 
 

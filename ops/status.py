@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ops.common import Aws, OpsError, StackOutputs, table
+from ops.common import EXIT_GONE, Aws, OpsError, StackOutputs, table
 
 
 def collect_status(aws: Aws, outputs: StackOutputs, events: int = 5) -> dict[str, Any]:
     cluster, name = outputs["clusterName"], outputs["serviceName"]
     services = aws.ecs.describe_services(cluster=cluster, services=[name])["services"]
-    if not services:
-        raise OpsError(f"service {name} not found in cluster {cluster}")
+    # A deleted service is MISSING (in `failures`) or, for a while after the deletion, INACTIVE.
+    if not services or services[0]["status"] == "INACTIVE":
+        state = "is INACTIVE (deleted)" if services else "does not exist"
+        raise OpsError(f"ECS service {name} {state} in cluster {cluster}", EXIT_GONE)
     service = services[0]
     health = aws.elbv2.describe_target_health(TargetGroupArn=outputs["targetGroupArn"])["TargetHealthDescriptions"]
     return {

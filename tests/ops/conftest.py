@@ -195,33 +195,76 @@ def outputs_file(world, tmp_path):
     return path
 
 
-class FakePulumiStack:
-    """Stands in for ops.pulumi_stack.PulumiStack (the Automation API edge) and records every call."""
+def cli_error(stdout: str = "", stderr: str = "", code: int = 255) -> Exception:
+    """What the Automation API raises when the CLI exits non-zero: its own factory, so the same text
+    gives the same subclass (ConcurrentUpdateError, StackNotFoundError, ...) as with the real CLI."""
+    from pulumi.automation._cmd import CommandResult
+    from pulumi.automation.errors import create_command_error
 
-    def __init__(self, world: World, fail_on: str | None = None):
+    return create_command_error(CommandResult(stdout=stdout, stderr=stderr, code=code))
+
+
+# How `pulumi up` reports a resource error: on stdout, in its Diagnostics section; stderr stays empty.
+UP_FAILED_STDOUT = f"""Updating ({STACK})
+
+     Type                      Name                             Status                  Info
+     pulumi:pulumi:Stack       truecaller-backend-{STACK}          **failed**              1 error
+ ~   └─ aws:ecs:Service        service                          **updating failed**     1 error
+
+Diagnostics:
+  aws:ecs:Service (service):
+    error: updating ECS Service ({NAME}): operation error ECS: UpdateService, https response error StatusCode: 400, InvalidParameterException: The container app does not exist in the task definition.
+
+  pulumi:pulumi:Stack (truecaller-backend-{STACK}):
+    error: update failed
+
+Resources:
+    31 unchanged
+
+Duration: 9s
+"""  # noqa: E501  (the CLI's own line)
+
+
+class FakePulumiStack:
+    """Stands in for ops.pulumi_stack.PulumiStack (the Automation API edge) and records every call.
+
+    Failures are what the real adapter lets through: the Automation API's CommandError with the CLI's
+    output (``fail_on="up"``: every `up` fails as above), or any exception per call:
+    ``failures={"up": [None, cli_error(...)]}`` lets the first `up` pass and fails the second.
+    """
+
+    def __init__(self, world: World, fail_on: str | None = None, failures: dict[str, list] | None = None):
         self.world = world
         self.calls: list[tuple] = []
         self.fail_on = fail_on
+        self.failures = {name: list(queue) for name, queue in (failures or {}).items()}
         self.config: dict[str, str] = {}
 
     def __call__(self, stack: str):
         self.calls.append(("select", stack))
         return self
 
+    def _maybe_fail(self, name: str):
+        if self.fail_on == name:
+            raise cli_error(stdout=UP_FAILED_STDOUT if name == "up" else f"{name} failed")
+        queue = self.failures.get(name)
+        if queue:
+            failure = queue.pop(0)
+            if failure is not None:
+                raise failure
+
     def outputs(self):
         self.calls.append(("outputs",))
+        self._maybe_fail("outputs")
         return dict(self.world.outputs)
 
     def resources(self):
         self.calls.append(("resources",))
         return self.world.state()
 
-    def up(self, targets=None):
+    def up(self, targets=None, **options):
         self.calls.append(("up", tuple(targets) if targets else None))
-        if self.fail_on == "up":
-            from ops.common import OpsError
-
-            raise OpsError("pulumi up failed: (simulated provider error)")
+        self._maybe_fail("up")
         if targets:
             # As Pulumi would: the migration task definition gets a new revision for the new image.
             new_revision = self.world.register_migration(self.world.outputs["image"])
@@ -229,10 +272,12 @@ class FakePulumiStack:
 
     def set_config(self, key, value):
         self.calls.append(("set_config", key, value))
+        self._maybe_fail("set_config")
         self.config[key] = value
 
     def destroy(self):
         self.calls.append(("destroy",))
+        self._maybe_fail("destroy")
         # As pulumi-aws deletes a Secret (recoveryWindowInDays 30): scheduled for deletion, not gone.
         secrets = self.world.client("secretsmanager")
         for name in self.world.outputs["secretNames"].values():

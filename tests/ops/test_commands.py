@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
+from pulumi.automation.errors import CommandError
 
 from ops.cli import main
 from ops.common import OpsError
@@ -408,7 +409,7 @@ def test_deploy_stops_before_the_rollout_when_the_migration_fails(world, health_
 
 def test_deploy_stops_when_the_first_up_fails(world, health_server):
     fake = FakePulumiStack(world, fail_on="up")
-    with pytest.raises(OpsError, match="simulated provider error"):
+    with pytest.raises(CommandError, match="InvalidParameterException"):  # what the Automation API raises
         deploy(world, fake, health_server[0])
     assert all_tasks(world) == []  # no migration ran
 
