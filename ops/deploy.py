@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import botocore.exceptions
 
+from ops import deployments
 from ops.common import EXIT_GONE, Aws, OpsError, Printer, StackOutputs, waiter_config
 from ops.errors import Step, enter_step
 from ops.migrate import describe_result, run_migration
@@ -25,19 +26,28 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 
 
 def release_targets(adapter, outputs: StackOutputs) -> tuple[list[str], Callable[[], str]]:
-    """URNs of the image and the migration task definition, and a reader of the latter's new ARN."""
+    """What the first `up` touches: the image (a pattern: the program declares it only when it builds one,
+    not with imageOverride or when ECR already holds the content) and the migration task definition; and
+    a reader of the latter's new ARN."""
     family = outputs["migrationTaskDefinitionFamily"]
 
     def migration(resources):
         return next((r for r in resources if r.type == TASK_DEFINITION and r.inputs.get("family") == family), None)
 
-    resources = adapter.resources()
-    image = next((r for r in resources if r.type == IMAGE), None)
-    task = migration(resources)
-    if image is None or task is None:
-        raise OpsError(f"the stack's state has no {IMAGE if image is None else 'migration task definition'}; "
-                       "run a full `pulumi up` first")
-    return [image.urn, task.urn], lambda: migration(adapter.resources()).outputs["arn"]
+    task = migration(adapter.resources())
+    if task is None:
+        raise OpsError("the stack's state has no migration task definition; run a full `pulumi up` first")
+    stack_prefix = task.urn.split("::", 2)[:2]  # urn:pulumi:<stack>, <project>
+    image = "::".join(stack_prefix) + f"::**{IMAGE}::image"
+    return [image, task.urn], lambda: migration(adapter.resources()).outputs["arn"]
+
+
+def warn_about_a_pin(adapter, stack: str, printer: Printer) -> None:
+    pinned = adapter.get_config("imageOverride")
+    if pinned:
+        printer(f"NOTE: the stack pins imageOverride = {pinned} (a rollback): this deploy keeps that image and "
+                f"builds nothing. Release the pin with `pulumi config rm imageOverride -s {stack}` (and commit "
+                f"Pulumi.{stack}.yaml) to deploy new code.")
 
 
 def wait_until_healthy(aws: Aws, outputs: StackOutputs, timeout: int, printer: Printer, poll: float = 5.0,
@@ -95,6 +105,7 @@ def deploy(adapter, aws: Aws, stack: str, printer: Printer, *, migrate_timeout: 
     step("1/5 preflight: credentials and secrets", "nothing was changed",
          f"fix the cause and rerun `python -m ops deploy -s {stack}`")
     outputs = StackOutputs(adapter.outputs(), f"stack {stack}'s outputs")
+    warn_about_a_pin(adapter, stack, printer)
     checks = [check_identity(aws)]
     if checks[0].ok:
         checks += secret_checks(aws, outputs, stack)
@@ -125,7 +136,9 @@ def deploy(adapter, aws: Aws, stack: str, printer: Printer, *, migrate_timeout: 
          "unless ECS had started the new one, which the circuit breaker rolls back if its tasks fail",
          f"`python -m ops status -s {stack}` shows which deployment runs; {refresh}; then rerun "
          f"`python -m ops deploy -s {stack}` or `python -m ops rollback -s {stack}`")
-    adapter.up()
+    with deployments.watched(aws, outputs, printer, poll=max(poll, 1.0)) as followed:
+        adapter.up()
+    deployments.outcome(followed[0] if followed else None)
 
     step("5/5 wait for a stable service and a healthy endpoint",
          "the new release is rolled out in the stack; ECS finishes (or rolls back) the deployment on its own",

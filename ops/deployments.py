@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+import botocore.exceptions
 
 from ops.common import Aws, OpsError, Printer, StackOutputs
 
@@ -94,8 +97,9 @@ def deployments(aws: Aws, outputs: StackOutputs, statuses: tuple[str, ...] = MOV
 
 def follow(aws: Aws, outputs: StackOutputs, printer: Printer, *, since: float, stop: threading.Event,
            poll: float = 10.0, clock: Callable[[], float] = time.monotonic) -> Progress | None:
-    """Print every change of phase of the deployment started after ``since`` until it finishes or ``stop``
-    is set; return its last progress (None when no deployment started)."""
+    """Print every change of phase of the deployment started after ``since`` until it finishes; return
+    its last progress. Once ``stop`` is set, a deployment still moving is followed to its end, and
+    None is returned at once when none has started."""
     started, last_line, last = clock(), None, None
     while True:
         found = deployments(aws, outputs, since=since)
@@ -107,8 +111,12 @@ def follow(aws: Aws, outputs: StackOutputs, printer: Printer, *, since: float, s
                 last_line = line
             if last.status in FINISHED:
                 return last
-        if stop.wait(poll):
-            return last
+        if not stop.is_set():
+            stop.wait(poll)
+        elif last is None:
+            return None
+        else:
+            time.sleep(poll)
 
 
 def outcome(progress: Progress | None) -> None:
@@ -144,3 +152,26 @@ def stoppable(aws: Aws, outputs: StackOutputs) -> dict | None:
 
 def stop_with_rollback(aws: Aws, deployment: dict) -> None:
     aws.ecs.stop_service_deployment(serviceDeploymentArn=deployment["serviceDeploymentArn"], stopType="ROLLBACK")
+
+
+@contextmanager
+def watched(aws: Aws, outputs: StackOutputs, printer: Printer, poll: float = 10.0) -> Iterator[list]:
+    """Print the phases of the deployment that starts while the block runs (a `pulumi up` that rolls out a
+    new revision); yields a list that holds the last progress afterwards. Without ECS's deployment history
+    (an older partition, an emulator) it says so once and stays quiet."""
+    since, stop, result = time.time() - 5, threading.Event(), []
+
+    def run():
+        try:
+            result.append(follow(aws, outputs, printer, since=since, stop=stop, poll=poll))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            printer(f"(no deployment phases: ECS's deployment history is not available here: {exc})")
+
+    thread = threading.Thread(target=run, name="deployment-watch", daemon=True)
+    thread.start()
+    try:
+        yield result
+    finally:
+        # A deployment still shifting or baking when the block ends is followed to its end.
+        stop.set()
+        thread.join()

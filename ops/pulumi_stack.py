@@ -140,6 +140,15 @@ class PulumiStack:
         """The stack's settings file, which `set_config` writes (commit it)."""
         return self.work_dir / f"Pulumi.{self.stack_name}.yaml"
 
+    def get_config(self, key: str) -> str | None:
+        """A plain (non-secret) value of the stack's config, or None when it is not set."""
+        from pulumi import automation as auto
+
+        try:
+            return self.stack.get_config(key).value
+        except auto.errors.CommandError:
+            return None  # `pulumi config get` fails for a key that is not set
+
     def set_config(self, key: str, value: str) -> None:
         from pulumi import automation as auto
 

@@ -270,6 +270,9 @@ class FakePulumiStack:
             new_revision = self.world.register_migration(self.world.outputs["image"])
             self.world.outputs["migrationTaskDefinitionArn"] = new_revision
 
+    def get_config(self, key):
+        return self.config.get(key)
+
     def set_config(self, key, value):
         self.calls.append(("set_config", key, value))
         self._maybe_fail("set_config")

@@ -33,7 +33,7 @@ class StubbedAws:
 
 
 @pytest.fixture
-def aws():
+def stubbed():
     stubbed = StubbedAws()
     with Stubber(stubbed.ecs) as stub:
         stubbed.stub = stub
@@ -60,7 +60,7 @@ def expect_poll(aws, described: dict, statuses=ANY) -> None:
                           {"serviceDeploymentArns": [DEPLOYMENT]})
 
 
-def test_a_canary_release_is_followed_phase_by_phase(aws):
+def test_a_canary_release_is_followed_phase_by_phase(stubbed):
     for described in (
         deployment("IN_PROGRESS", "SCALE_UP", None, running=1),
         deployment("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 10.0),
@@ -68,9 +68,9 @@ def test_a_canary_release_is_followed_phase_by_phase(aws):
         deployment("IN_PROGRESS", "BAKE_TIME", 100.0),
         deployment("SUCCESSFUL", "CLEAN_UP", 100.0),
     ):
-        expect_poll(aws, described)
+        expect_poll(stubbed, described)
     lines = []
-    progress = deployments.follow(aws, OUTPUTS, lines.append, since=START.timestamp(), stop=threading.Event(),
+    progress = deployments.follow(stubbed, OUTPUTS, lines.append, since=START.timestamp(), stop=threading.Event(),
                                   poll=0)
     phases = [line.split("] ", 1)[1] for line in lines]
     assert phases == [
@@ -83,25 +83,25 @@ def test_a_canary_release_is_followed_phase_by_phase(aws):
     deployments.outcome(progress)  # no error
 
 
-def test_an_alarm_during_the_bake_rolls_back_and_says_which(aws):
-    expect_poll(aws, deployment("ROLLBACK_SUCCESSFUL", "CLEAN_UP", 0.0,
+def test_an_alarm_during_the_bake_rolls_back_and_says_which(stubbed):
+    expect_poll(stubbed, deployment("ROLLBACK_SUCCESSFUL", "CLEAN_UP", 0.0,
                                 alarms={"status": "TRIGGERED", "alarmNames": [f"{NAME}-target-5xx-rate"],
                                         "triggeredAlarmNames": [f"{NAME}-target-5xx-rate"]},
                                 rollback={"reason": "CloudWatch alarm triggered", "startedAt": START,
                                           "serviceRevisionArn": OLD_REVISION}))
-    progress = deployments.follow(aws, OUTPUTS, lambda _: None, since=START.timestamp(), stop=threading.Event(),
+    progress = deployments.follow(stubbed, OUTPUTS, lambda _: None, since=START.timestamp(), stop=threading.Event(),
                                   poll=0)
     with pytest.raises(OpsError, match=rf"ECS rolled the deployment back: CloudWatch alarm triggered \(alarms: "
                                        rf"{NAME}-target-5xx-rate\)"):
         deployments.outcome(progress)
 
 
-def test_following_stops_when_asked(aws):
-    aws.stub.add_response("list_service_deployments", {"serviceDeployments": []},
+def test_following_stops_when_asked(stubbed):
+    stubbed.stub.add_response("list_service_deployments", {"serviceDeployments": []},
                           {"cluster": NAME, "service": NAME, "status": ANY, "createdAt": ANY})
     stop = threading.Event()
     stop.set()
-    assert deployments.follow(aws, OUTPUTS, lambda _: None, since=START.timestamp(), stop=stop, poll=0) is None
+    assert deployments.follow(stubbed, OUTPUTS, lambda _: None, since=START.timestamp(), stop=stop, poll=0) is None
 
 
 class PinOnly:
@@ -119,24 +119,24 @@ class PinOnly:
         self.calls.append(("up",))
 
 
-def test_rollback_during_the_bake_is_ecss_own_rollback(aws, tmp_path, monkeypatch):
+def test_rollback_during_the_bake_is_ecss_own_rollback(stubbed, tmp_path, monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    aws.stub.add_response("list_service_deployments", {"serviceDeployments": [
+    stubbed.stub.add_response("list_service_deployments", {"serviceDeployments": [
         {"serviceDeploymentArn": DEPLOYMENT, "status": "IN_PROGRESS", "createdAt": START}]},
         {"cluster": NAME, "service": NAME, "status": ["IN_PROGRESS"]})
-    aws.stub.add_response("describe_service_deployments",
+    stubbed.stub.add_response("describe_service_deployments",
                           {"serviceDeployments": [deployment("IN_PROGRESS", "BAKE_TIME", 100.0)]},
                           {"serviceDeploymentArns": [DEPLOYMENT]})
-    aws.stub.add_response("describe_service_revisions", {"serviceRevisions": [
+    stubbed.stub.add_response("describe_service_revisions", {"serviceRevisions": [
         {"serviceRevisionArn": OLD_REVISION, "taskDefinition": OLD_TASK}]}, {"serviceRevisionArns": [OLD_REVISION]})
-    aws.stub.add_response("describe_task_definition", {"taskDefinition": {
+    stubbed.stub.add_response("describe_task_definition", {"taskDefinition": {
         "taskDefinitionArn": OLD_TASK, "containerDefinitions": [{"name": "app", "image": OLD_IMAGE}]}},
         {"taskDefinition": OLD_TASK})
-    aws.stub.add_response("stop_service_deployment", {"serviceDeploymentArn": DEPLOYMENT},
+    stubbed.stub.add_response("stop_service_deployment", {"serviceDeploymentArn": DEPLOYMENT},
                           {"serviceDeploymentArn": DEPLOYMENT, "stopType": "ROLLBACK"})
     adapter, lines = PinOnly(tmp_path), []
-    rollback(aws, OUTPUTS, "prod", lines.append, adapter=adapter)
+    rollback(stubbed, OUTPUTS, "prod", lines.append, adapter=adapter)
     assert adapter.calls == [("set_config", "imageOverride", OLD_IMAGE)]  # no new deployment: no `up`
     assert "was in 'bake: old tasks wait, ready for an instant rollback': ECS rolls it back" in lines[0]
     assert "imageOverride = " + OLD_IMAGE in lines[1]
@@ -144,11 +144,58 @@ def test_rollback_during_the_bake_is_ecss_own_rollback(aws, tmp_path, monkeypatc
 
 @pytest.mark.parametrize(("stage", "stoppable"), [
     ("SCALE_UP", False), ("PRODUCTION_TRAFFIC_SHIFT", True), ("BAKE_TIME", True), ("CLEAN_UP", False)])
-def test_only_a_shift_or_a_bake_can_be_rolled_back_by_ecs(aws, stage, stoppable):
-    aws.stub.add_response("list_service_deployments", {"serviceDeployments": [
+def test_only_a_shift_or_a_bake_can_be_rolled_back_by_ecs(stubbed, stage, stoppable):
+    stubbed.stub.add_response("list_service_deployments", {"serviceDeployments": [
         {"serviceDeploymentArn": DEPLOYMENT, "status": "IN_PROGRESS", "createdAt": START}]},
         {"cluster": NAME, "service": NAME, "status": ["IN_PROGRESS"]})
-    aws.stub.add_response("describe_service_deployments",
+    stubbed.stub.add_response("describe_service_deployments",
                           {"serviceDeployments": [deployment("IN_PROGRESS", stage, 50.0)]},
                           {"serviceDeploymentArns": [DEPLOYMENT]})
-    assert (deployments.stoppable(aws, OUTPUTS) is not None) is stoppable
+    assert (deployments.stoppable(stubbed, OUTPUTS) is not None) is stoppable
+
+
+def test_without_a_deployment_history_the_watch_says_so_once(stubbed):
+    stubbed.stub.add_client_error("list_service_deployments", "UnknownOperationException", "not here")
+    lines = []
+    with deployments.watched(stubbed, OUTPUTS, lines.append, poll=0) as followed:
+        pass
+    assert followed == [] and len(lines) == 1
+    assert lines[0].startswith("(no deployment phases: ECS's deployment history is not available here")
+
+
+def test_a_deployment_still_baking_when_up_returns_is_followed_to_its_end(stubbed):
+    expect_poll(stubbed, deployment("IN_PROGRESS", "BAKE_TIME", 100.0))
+    expect_poll(stubbed, deployment("SUCCESSFUL", "CLEAN_UP", 100.0))
+    lines = []
+    with deployments.watched(stubbed, OUTPUTS, lines.append, poll=0) as followed:
+        pass  # `pulumi up` returned; ECS is still baking
+    assert followed[0].status == "SUCCESSFUL" and len(lines) == 2
+
+
+def test_deploy_warns_that_a_pinned_stack_keeps_its_image(world, outputs_file):
+    from tests.ops.conftest import FakePulumiStack
+    from tests.ops.test_commands import Recorder
+
+    fake = FakePulumiStack(world)
+    fake.config["imageOverride"] = world.outputs["image"]
+    recorder = Recorder()
+    from ops.deploy import warn_about_a_pin
+
+    warn_about_a_pin(fake, "test", recorder)
+    assert recorder.lines == [
+        f"NOTE: the stack pins imageOverride = {world.outputs['image']} (a rollback): this deploy keeps that image "
+        "and builds nothing. Release the pin with `pulumi config rm imageOverride -s test` (and commit "
+        "Pulumi.test.yaml) to deploy new code."]
+
+
+def test_the_first_up_targets_the_image_by_pattern_even_when_state_has_none(world):
+    from ops.deploy import release_targets
+    from tests.ops.conftest import FakePulumiStack
+
+    class PinnedState(FakePulumiStack):
+        def resources(self):  # imageOverride set: the program declares no image resource
+            return [r for r in self.world.state() if r.type != "docker:index/image:Image"]
+
+    targets, _ = release_targets(PinnedState(world), StackOutputs(world.outputs, "test"))
+    assert targets == ["urn:pulumi:test::truecaller-backend::**docker:index/image:Image::image",
+                       world.state()[1].urn]
