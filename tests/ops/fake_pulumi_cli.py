@@ -3,7 +3,7 @@
 
 It answers the commands the adapter's Automation API calls issue, from a scenario file named by
 FAKE_PULUMI_SCENARIO (JSON): "outputs", "resources" (a `pulumi stack export` deployment's
-resources), "fail" ({"<command>": {"code", "stdout", "stderr"}}, command as "stack select" or
+resources), "config" (plain stack config values), "fail" ({"<command>": {"code", "stdout", "stderr"}}, command as "stack select" or
 "up"), "hang" (["up", ...]: print the start of an update and wait for SIGINT, then cancel as the
 CLI does). Every invocation is appended to "log" (JSON lines), including whether output written
 after a SIGINT still reached the reader (it does not if the caller abandoned the CLI).
@@ -43,6 +43,12 @@ def main(argv: list[str]) -> int:
         print(json.dumps(scenario.get("outputs", {})))
     elif command == "stack export":
         print(json.dumps({"version": 3, "deployment": {"resources": scenario.get("resources", [])}}))
+    elif command == "config get":  # `pulumi config get <key> --json`; a key not set is an error
+        key = words[2].split(":")[-1]
+        if key not in scenario.get("config", {}):
+            print(f"error: configuration key '{words[2]}' not found for stack", file=sys.stderr)
+            return 255
+        print(json.dumps({"value": scenario["config"][key], "secret": False}))
     elif command == "stack history":
         print(json.dumps([{"kind": "update", "startTime": "2026-11-27T10:00:00.000000Z", "message": "",
                            "environment": {}, "config": {}, "result": "succeeded",
