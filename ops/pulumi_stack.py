@@ -10,6 +10,8 @@ from ops.common import EXIT_USAGE, OpsError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 POLICY_PACK = PROJECT_DIR / "policies"
+# The pack's thresholds and levels, as CI's `pulumi preview --policy-pack-config` uses them.
+POLICY_PACK_CONFIG = POLICY_PACK / "policy-config.example.json"
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class PulumiStack:
     def up(self, targets: list[str] | None = None) -> None:
         self.stack.up(
             target=targets, target_dependents=False if targets else None, on_output=self.printer,
-            policy_packs=[str(POLICY_PACK)],
+            policy_packs=[str(POLICY_PACK)], policy_pack_configs=[str(POLICY_PACK_CONFIG)],
         )
 
     def set_config(self, key: str, value: str) -> None:
