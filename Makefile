@@ -73,12 +73,13 @@ cost: venv
 preflight migrate deploy status logs rollback destroy: venv
 	@$(PY) -m ops $@ --stack $(STACK) $(ARGS)
 
-# Workflows: actionlint (with shellcheck on `run:` scripts) and zizmor's offline audits; any
-# finding fails.
+# Workflows: actionlint (with shellcheck on `run:` scripts) and zizmor; any finding fails. With a
+# GitHub token in GH_TOKEN (CI's test job) zizmor adds its online audits (impostor commits,
+# known-vulnerable and stale action refs); without one it audits offline.
 lint: test-env
 	$(PY) -m ruff check .
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
-	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
+	$(VENV)/bin/zizmor $(if $(GH_TOKEN),,--offline) --no-progress .github/workflows
 
 test: setup lint
 	$(PY) -m pytest
