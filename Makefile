@@ -21,7 +21,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 help:
 	@echo "make plan [STACK=prod|staging]   offline plan: resources, policy results, cost (no AWS, no CLI)"
-	@echo "make plan-json [STACK=...]       the same as JSON"
+	@echo "make plan-json [STACK=...]       the same as JSON (POLICY_CONFIG=<file>: the pack's config, as CI)"
 	@echo "make test                        lint (ruff, actionlint, zizmor) + all tests"
 	@echo "make lock                        re-lock uv.lock and policies/uv.lock after editing a pyproject.toml"
 	@echo "make docs                        regenerate the README's generated tables"
@@ -60,11 +60,14 @@ app/dist/src/main.js: app/node_modules/.package-lock.json $(shell find app/src -
 
 app-build: app/dist/src/main.js
 
+# POLICY_CONFIG=policies/policy-config.example.json: the pack's levels and thresholds as CI uses them.
+PLAN_ARGS = --stack $(STACK) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
+
 plan: venv
-	@$(PY) -m offline.plan --stack $(STACK)
+	@$(PY) -m offline.plan $(PLAN_ARGS)
 
 plan-json: venv
-	@$(PY) -m offline.plan --stack $(STACK) --json
+	@$(PY) -m offline.plan $(PLAN_ARGS) --json
 
 cost: venv
 	@$(PY) -m offline.cost --stack $(STACK)

@@ -228,9 +228,12 @@ def test_pull_requests_plan_every_stack_against_the_base_branch():
     assert plan["permissions"] == {"contents": "read"}
     (head, base) = step_using(plan, "actions/checkout")
     assert "ref" not in head["with"] and base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
-    making = step_running(plan, "> plan-head.json")["run"]
-    assert 'make plan-json STACK="$STACK" > plan-head.json' in making
-    assert f'make -C {base["with"]["path"]} plan-json STACK="$STACK" > plan-base.json' in making
+    planning = step_running(plan, "> plan-head.json")
+    making = " ".join(planning["run"].replace("\\\n", " ").split())
+    assert 'make plan-json STACK="$STACK" POLICY_CONFIG="$POLICY_CONFIG" > plan-head.json' in making
+    assert (f'make --no-print-directory -C {base["with"]["path"]} plan-json STACK="$STACK" '
+            'POLICY_CONFIG="$POLICY_CONFIG" > plan-base.json') in making
+    assert (ROOT / planning["env"]["POLICY_CONFIG"]).is_file()
     building = shlex.split(step_running(plan, "offline.pr_comment")["run"].replace("\\\n", " "))
     assert building[building.index("--head"):building.index("--head") + 2] == ["--head", "plan-head.json"]
     assert building[building.index("--base"):building.index("--base") + 2] == ["--base", "plan-base.json"]
