@@ -183,8 +183,15 @@ def test_the_deploy_runs_the_migration_before_the_rollout_through_ops_deploy(sta
     env = dict(job["env"], STACK=stack)
     assert env["PULUMI_BACKEND_URL"].startswith("${{ vars.")
     assert_deploys_through_ops(job, stack, monkeypatch)
-    # What `ops deploy` needs is in place before it: uv on PATH for the CLI's toolchain, buildx for the image.
+    # What `ops deploy` needs is in place before it: uv on PATH for the CLI's toolchain, buildx for the image,
+    # and a preview with the pack and CI's config, whose stack policies `up --skip-preview` would run too late.
     order = steps(job)
+    gate = shlex.split(step_running(job, "pulumi preview")["run"])
+    assert order.index(step_running(job, "pulumi preview")) == len(order) - 2
+    assert gate[:4] == ["pulumi", "preview", "--stack", "$STACK"]
+    assert gate[gate.index("--policy-pack") + 1] == "policies"
+    preview = shlex.split(step_running(load("preview.yml")["jobs"]["preview"], "pulumi preview")["run"])
+    assert gate[gate.index("--policy-pack-config") + 1] == preview[preview.index("--policy-pack-config") + 1]
     uv_on_path = step_running(job, ".tools/uv/bin")
     assert "$GITHUB_PATH" in uv_on_path["run"] and "make venv" in uv_on_path["run"]
     (buildx,) = step_using(job, "docker/setup-buildx-action")
