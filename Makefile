@@ -84,8 +84,12 @@ lint: test-env
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 	$(VENV)/bin/zizmor $(if $(GH_TOKEN),,--offline) --no-progress .github/workflows
 
+# PYTEST_ARGS="-n auto" spreads the tests over all cores (pytest-xdist). Not the default: each
+# worker evaluates the stacks and starts moto again, which costs more than it saves on two busy cores.
+PYTEST_ARGS ?=
+
 test: setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 docs: venv
 	$(PY) -m offline.docs --write README.md
