@@ -1,31 +1,55 @@
 # Two commands on a fresh machine: `make plan` and `make test`. Everything else is optional.
+# Prerequisites: python3 (3.11+), node/npm (the sample app, `make test` only), make.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV ?= .venv
+VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= prod
 
-.PHONY: help setup plan plan-json cost bootstrap-plan test lint app-build docs clean \
+# uv, pinned with hashes in requirements-uv.txt, installed by pip into .tools/uv (nothing global).
+UV_DIR := .tools/uv
+UV := $(UV_DIR)/bin/uv
+# The Pulumi CLI (toolchain: uv) and `ops` (Automation API) find uv on PATH; uv uses the given
+# interpreter and never downloads one; its environment is `.venv`, the virtualenv Pulumi.yaml names.
+export PATH := $(CURDIR)/$(UV_DIR)/bin:$(PATH)
+export UV_PYTHON ?= $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help setup venv test-env lock plan plan-json cost bootstrap-plan test lint app-build docs clean \
 	preflight migrate deploy status logs rollback destroy
 
 help:
 	@echo "make plan [STACK=prod|staging]   offline plan: resources, policy results, cost (no AWS, no CLI)"
-	@echo "make plan-json [STACK=...]       the same as JSON"
+	@echo "make plan-json [STACK=...]       the same as JSON (POLICY_CONFIG=<file>: the pack's config, as CI)"
 	@echo "make bootstrap-plan [GITHUB_REPOSITORY=owner/name]   offline plan of bootstrap/ (once per AWS account)"
-	@echo "make test                        lint + all tests"
+	@echo "make test                        lint (ruff, actionlint, zizmor) + all tests"
+	@echo "make lock                        re-lock uv.lock and policies/uv.lock after editing a pyproject.toml"
 	@echo "make docs                        regenerate the README's generated tables"
 	@echo "make preflight|migrate|deploy|status|logs|rollback|destroy STACK=...   operations (AWS + Pulumi CLI)"
 
-# The virtualenv is the one Pulumi.yaml names, so `pulumi up` and these targets share it.
 # Set-up output goes to stderr so `make plan-json` prints nothing but JSON on stdout.
-$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
-	@echo "installing the pinned dependencies into $(VENV)" >&2
-	@$(PYTHON) -m venv $(VENV) >&2
-	@$(PY) -m pip install --quiet --upgrade pip >&2
-	@$(PY) -m pip install --quiet -r requirements-dev.txt >&2
+$(UV): requirements-uv.txt
+	@echo "installing uv (requirements-uv.txt) into $(UV_DIR)" >&2
+	@$(PYTHON) -m pip install -qq --disable-pip-version-check --no-deps --require-hashes --upgrade \
+		--target $(UV_DIR) -r requirements-uv.txt >&2
 	@touch $@
 
-setup: $(VENV)/.installed app-build
+# The plan environment: what the program, the policy pack and the plan need (uv.lock, no groups).
+# --locked fails when pyproject.toml changed without `make lock`; --inexact keeps test tools a
+# previous `make test` installed. A no-op sync takes milliseconds, so it runs every time.
+venv: $(UV)
+	@$(UV) sync --locked --inexact --quiet
+
+# The plan environment plus the `test` dependency group (pytest, moto, linters).
+test-env: $(UV)
+	@$(UV) sync --locked --group test --quiet
+
+lock: $(UV)
+	$(UV) lock
+	cd policies && ../$(UV) lock
+
+setup: test-env app-build
 
 app/node_modules/.package-lock.json: app/package.json app/package-lock.json
 	# --ignore-scripts: Prisma's postinstall downloads engines; the Docker build does that step.
@@ -37,13 +61,16 @@ app/dist/src/main.js: app/node_modules/.package-lock.json $(shell find app/src -
 
 app-build: app/dist/src/main.js
 
-plan: $(VENV)/.installed
-	@$(PY) -m offline.plan --stack $(STACK)
+# POLICY_CONFIG=policies/policy-config.example.json: the pack's levels and thresholds as CI uses them.
+PLAN_ARGS = --stack $(STACK) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
-plan-json: $(VENV)/.installed
-	@$(PY) -m offline.plan --stack $(STACK) --json
+plan: venv
+	@$(PY) -m offline.plan $(PLAN_ARGS)
 
-cost: $(VENV)/.installed
+plan-json: venv
+	@$(PY) -m offline.plan $(PLAN_ARGS) --json
+
+cost: venv
 	@$(PY) -m offline.cost --stack $(STACK)
 
 # The bootstrap project (bootstrap/): its stack file leaves githubRepository unset on purpose, so
@@ -52,23 +79,32 @@ cost: $(VENV)/.installed
 BOOTSTRAP_STACK ?= account
 GITHUB_REPOSITORY ?= $(if $(shell grep -s ":githubRepository:" bootstrap/Pulumi.$(BOOTSTRAP_STACK).yaml),,example-org/truecaller-backend)
 
-bootstrap-plan: $(VENV)/.installed
+bootstrap-plan: venv
 	@$(PY) -m offline.plan --project-dir bootstrap --stack $(BOOTSTRAP_STACK) \
 		--policy-config bootstrap/policy-config.json \
 		$(if $(GITHUB_REPOSITORY),--config githubRepository=$(GITHUB_REPOSITORY))
 
 # Operations on a deployed stack (python -m ops <command> --help for every option; ARGS=... adds some).
-preflight migrate deploy status logs rollback destroy: $(VENV)/.installed
+preflight migrate deploy status logs rollback destroy: venv
 	@$(PY) -m ops $@ --stack $(STACK) $(ARGS)
 
-lint: $(VENV)/.installed
+# Workflows: actionlint (with shellcheck on `run:` scripts) and zizmor; any finding fails. With a
+# GitHub token in GH_TOKEN (CI's test job) zizmor adds its online audits (impostor commits,
+# known-vulnerable and stale action refs); without one it audits offline.
+lint: test-env
 	$(PY) -m ruff check .
+	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
+	$(VENV)/bin/zizmor $(if $(GH_TOKEN),,--offline) --no-progress .github/workflows
+
+# PYTEST_ARGS="-n auto" spreads the tests over all cores (pytest-xdist). Not the default: each
+# worker evaluates the stacks and starts moto again, which costs more than it saves on two busy cores.
+PYTEST_ARGS ?=
 
 test: setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
-docs: $(VENV)/.installed
+docs: venv
 	$(PY) -m offline.docs --write README.md
 
 clean:
-	rm -rf $(VENV) app/node_modules app/dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools policies/.venv app/node_modules app/dist .pytest_cache .ruff_cache

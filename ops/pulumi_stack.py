@@ -18,6 +18,8 @@ from ops.common import EXIT_USAGE, OpsError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 POLICY_PACK = PROJECT_DIR / "policies"
+# The pack's thresholds and levels, as CI's `pulumi preview --policy-pack-config` uses them.
+POLICY_PACK_CONFIG = POLICY_PACK / "policy-config.example.json"
 
 
 @dataclass(frozen=True)
@@ -128,12 +130,13 @@ class PulumiStack:
         ]
 
     def up(self, targets: list[str] | None = None, **options: Any) -> None:
-        """`pulumi up` with the policy pack; ``options`` go to the Automation API's ``Stack.up``
-        (e.g. ``policy_pack_configs=[...]``)."""
+        """`pulumi up` with the policy pack and the config CI passes it (as `pulumi preview
+        --policy-pack policies --policy-pack-config ...`); ``options`` go to the Automation API's
+        ``Stack.up``."""
         stack = self.stack
         with cancel_gracefully("up", self.printer):
             stack.up(target=targets, target_dependents=False if targets else None, on_output=self.printer,
-                     policy_packs=[str(POLICY_PACK)], **options)
+                     policy_packs=[str(POLICY_PACK)], policy_pack_configs=[str(POLICY_PACK_CONFIG)], **options)
 
     @property
     def config_file(self) -> Path:

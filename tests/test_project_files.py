@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import jsonschema
 import pytest
@@ -26,9 +25,8 @@ def test_schema_check_can_fail():
         jsonschema.validate(broken, SCHEMA)
 
 
-def test_runtime_is_python_in_a_virtualenv():
-    assert PROJECT["name"] == "truecaller-backend"
-    assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+def test_project_name():
+    assert PROJECT["name"] == "truecaller-backend"  # the runtime block: tests/test_toolchain.py
 
 
 def test_declared_config_matches_the_typed_settings():
@@ -63,15 +61,6 @@ def test_stack_file_uses_only_declared_keys_and_commits_no_secret(stack):
         else:
             assert namespace == "aws", key
     assert "secure:" not in (ROOT / f"Pulumi.{stack}.yaml").read_text()
-
-
-@pytest.mark.parametrize("path", ["requirements.txt", "requirements-dev.txt", "policies/requirements.txt"])
-def test_direct_dependencies_are_pinned(path):
-    lines = [line.strip() for line in (ROOT / path).read_text().splitlines()]
-    requirements = [line for line in lines if line and not line.startswith(("#", "-r "))]
-    assert requirements
-    for requirement in requirements:
-        assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", requirement), requirement
 
 
 def test_readme_lists_every_policy_of_the_pack():

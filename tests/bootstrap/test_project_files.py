@@ -21,11 +21,11 @@ def test_project_file_passes_the_clis_schema():
 
 
 def test_runtime_shares_the_main_programs_virtualenv():
-    assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../.venv"}}
+    assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "uv", "virtualenv": "../.venv"}}
     # The CLI resolves a relative virtualenv with filepath.Join(projectDir, virtualenv).
     assert os.path.normpath(BOOTSTRAP_DIR / PROJECT["runtime"]["options"]["virtualenv"]) == str(ROOT / ".venv")
-    # `pulumi install` in bootstrap/ installs the main program's pins.
-    assert (BOOTSTRAP_DIR / "requirements.txt").read_text().splitlines()[-1] == "-r ../requirements.txt"
+    # uv finds the main program's pyproject.toml and uv.lock above bootstrap/ (no project of its own).
+    assert not (BOOTSTRAP_DIR / "pyproject.toml").exists() and (ROOT / "uv.lock").is_file()
 
 
 def test_declared_config_matches_the_typed_settings():

@@ -3,10 +3,11 @@
 
 It answers the commands the adapter's Automation API calls issue, from a scenario file named by
 FAKE_PULUMI_SCENARIO (JSON): "outputs", "resources" (a `pulumi stack export` deployment's
-resources), "config" (plain stack config values), "fail" ({"<command>": {"code", "stdout", "stderr"}}, command as "stack select" or
-"up"), "hang" (["up", ...]: print the start of an update and wait for SIGINT, then cancel as the
-CLI does). Every invocation is appended to "log" (JSON lines), including whether output written
-after a SIGINT still reached the reader (it does not if the caller abandoned the CLI).
+resources), "config" (plain stack config values), "fail" ({"<command>": {"code", "stdout",
+"stderr"}}, command as "stack select" or "up"), "hang" (["up", ...]: print the start of an update
+and wait for SIGINT, then cancel as the CLI does). Every invocation is appended to "log" (JSON
+lines), including whether output written after a SIGINT still reached the reader (it does not if
+the caller abandoned the CLI).
 """
 
 from __future__ import annotations
