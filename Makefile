@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= prod
 
-.PHONY: help setup plan plan-json cost test lint app-build docs clean \
+.PHONY: help setup plan plan-json cost test lint app-build docs clean migrate-check \
 	preflight migrate deploy status logs rollback destroy
 
 help:
@@ -14,6 +14,7 @@ help:
 	@echo "make test                        lint + all tests"
 	@echo "make docs                        regenerate the README's generated tables"
 	@echo "make preflight|migrate|deploy|status|logs|rollback|destroy STACK=...   operations (AWS + Pulumi CLI)"
+	@echo "make migrate-check DATABASE_URL=postgresql://...   schema.prisma vs prisma/migrations (scratch db)"
 
 # The virtualenv is the one Pulumi.yaml names, so `pulumi up` and these targets share it.
 # Set-up output goes to stderr so `make plan-json` prints nothing but JSON on stdout.
@@ -48,6 +49,12 @@ cost: $(VENV)/.installed
 # Operations on a deployed stack (python -m ops <command> --help for every option; ARGS=... adds some).
 preflight migrate deploy status logs rollback destroy: $(VENV)/.installed
 	@$(PY) -m ops $@ --stack $(STACK) $(ARGS)
+
+# Drift between schema.prisma and prisma/migrations; DATABASE_URL: a scratch server that may host
+# a shadow database (CI: a PostgreSQL service container).
+migrate-check: $(VENV)/.installed app-build
+	@test -n "$(DATABASE_URL)" || { echo "set DATABASE_URL=postgresql://user:password@host:port/db (a scratch server)" >&2; exit 2; }
+	@$(PY) -m ops migrate --check --database-url "$(DATABASE_URL)"
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

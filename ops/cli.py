@@ -14,20 +14,36 @@ from ops.pulumi_stack import PulumiStack
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-s", "--stack", required=True, help="prod, staging, ...")
-    common.add_argument("--outputs", type=Path, help="stack outputs JSON (pulumi stack output --json) instead of "
-                                                     "asking the Pulumi CLI")
-    common.add_argument("--region", help="AWS region (default: the stack's `region` output)")
+
+    def stack_options(required: bool) -> argparse.ArgumentParser:
+        common = argparse.ArgumentParser(add_help=False)
+        common.add_argument("-s", "--stack", required=required, help="prod, staging, ...")
+        common.add_argument("--outputs", type=Path, help="stack outputs JSON (pulumi stack output --json) instead of "
+                                                         "asking the Pulumi CLI")
+        common.add_argument("--region", help="AWS region (default: the stack's `region` output)")
+        return common
+
+    common = stack_options(required=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("preflight", parents=[common], help="the deployment checklist")
     p.add_argument("--image", help="image digest reference to check instead of the deployed one")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--migrations", action="store_true", help="also run `prisma migrate status` as a one-off task")
+    p.add_argument("--poll-seconds", type=float, default=6.0, help="with --migrations: task refresh interval")
 
-    p = sub.add_parser("migrate", parents=[common], help="run database migrations as a one-off task")
+    p = sub.add_parser("migrate", parents=[stack_options(required=False)],
+                       help="database migrations: a one-off task (-s STACK) or a database URL (--database-url)")
     p.add_argument("--timeout", type=float, default=900, help="seconds to wait for the task (default 900)")
     p.add_argument("--poll-seconds", type=float, default=6.0, help="progress and log refresh interval")
+    p.add_argument("--database-url", help="apply app/prisma/migrations to this database with the app's Prisma CLI "
+                                          "(no stack, no AWS; default $DATABASE_URL when -s is not given)")
+    p.add_argument("--check", action="store_true", help="with --database-url: fail when schema.prisma and the "
+                                                        "migrations disagree (the URL's server hosts a shadow db)")
+    p.add_argument("--status", action="store_true", help="pending and failed migrations (prisma migrate status)")
+    p.add_argument("--resolve-applied", metavar="MIGRATION", help="record a migration as applied (baselining)")
+    p.add_argument("--resolve-rolled-back", metavar="MIGRATION", help="record a failed migration as rolled back")
+    p.add_argument("--schema", help="with --database-url: another schema.prisma (its migrations/ beside it)")
 
     p = sub.add_parser("deploy", parents=[common], help="preflight, image, migrate, roll out, verify")
     p.add_argument("--migrate-timeout", type=int, default=900)
@@ -59,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args, adapter_factory=PulumiStack, printer=print, ask=input, interactive=None) -> int:
     from ops import deploy, destroy, logs, migrate, preflight, rollback, status
 
+    if args.command == "migrate" and not args.stack:  # a database URL: no stack, no AWS
+        return migrate.run_local(args, printer)
     adapter = adapter_factory(args.stack)
     if args.command == "deploy":
         outputs = StackOutputs(adapter.outputs(), f"stack {args.stack}'s outputs")
@@ -81,13 +99,13 @@ def run(args, adapter_factory=PulumiStack, printer=print, ask=input, interactive
     aws = Aws(args.region or outputs["region"])
     if args.command == "preflight":
         checks = preflight.run_preflight(aws, outputs, args.stack, args.image)
+        if args.migrations and all(c.ok for c in checks):
+            checks.append(migrate.status_check(aws, outputs, args.stack, (lambda _: None) if args.json else printer,
+                                               poll_seconds=args.poll_seconds))
         printer(json.dumps(preflight.checks_json(checks), indent=2) if args.json else preflight.format_checks(checks))
         return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
     if args.command == "migrate":
-        result = migrate.run_migration(aws, outputs, args.stack, printer, args.timeout, poll_seconds=args.poll_seconds)
-        code, message = migrate.describe_result(result)
-        printer(message)
-        return code
+        return migrate.run_on_stack(aws, outputs, args, printer)
     if args.command == "status":
         refreshes = 0
         while True:
