@@ -15,7 +15,17 @@ import botocore.exceptions
 
 from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Aws, OpsError, Printer, StackOutputs, waiter_config
 from ops.preflight import Check, format_checks, secret_checks
-from ops.prisma import LocalPrisma, MigrationStatus, Where, clean, failure_message, hidden, parse_status, stack_where
+from ops.prisma import (
+    LocalPrisma,
+    MigrationStatus,
+    Problem,
+    Where,
+    clean,
+    failure_message,
+    hidden,
+    parse_status,
+    stack_where,
+)
 
 POLL_SECONDS = 6
 DEPLOY_COMMAND = ["npx", "prisma", "migrate", "deploy"]
@@ -208,13 +218,10 @@ def stack_status(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, 
     """`prisma migrate status` as a one-off task with the stack's secrets (the migration task definition,
     its command overridden)."""
     result = run_migration(aws, outputs, stack, printer, timeout, task_definition, poll_seconds, STATUS_COMMAND)
-    where = result.where or stack_where(stack)
     if result.exit_code is None:
-        status = MigrationStatus()
-        status.problem = parse_status(f"Error: the status task never ran: {result.stopped_reason}", None,
-                                      where).problem
-        return status
-    return parse_status("\n".join(result.lines), result.exit_code, where)
+        return MigrationStatus(problem=Problem("task-not-run", f"the status task never ran: {result.stopped_reason}",
+                                               [f"python -m ops status -s {stack}; python -m ops logs -s {stack}"]))
+    return parse_status("\n".join(result.lines), result.exit_code, result.where or stack_where(stack))
 
 
 def status_check(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer = lambda _: None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import subprocess
 import sys
 import threading
@@ -138,6 +139,24 @@ def test_an_unreachable_server_is_named_with_the_fix(pg):
     assert code == 1
     assert out.lines[-1].startswith("cannot reach the database server at 127.0.0.1:1 (P1001)\n  fix: check the host "
                                     "and port in the database URL")
+
+
+def test_a_server_that_hangs_up_is_unreachable_too():
+    """What a proxy or a firewall that drops the connection looks like (the stock adapter said
+    "External error id#0")."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def hang_up():
+            connection, _ = listener.accept()
+            connection.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        code, out = migrate("--database-url", f"postgresql://app:pw@127.0.0.1:{port}/app")
+    assert code == 1
+    assert out.lines[-1].startswith(f"cannot reach the database server at 127.0.0.1:{port} (P1001)")
 
 
 def test_drift_between_schema_and_migrations(database, tmp_path):
