@@ -266,9 +266,9 @@ def checked_name(name: str) -> str:
 
 
 def run_on_stack(aws: Aws, outputs: StackOutputs, args, printer: Printer) -> int:
-    if args.check or args.schema:
-        raise OpsError("--check and --schema work on a local database: pass --database-url instead of -s",
-                       EXIT_USAGE)
+    if args.check or args.schema or args.database_url:
+        raise OpsError("--database-url, --check and --schema work on a database this machine reaches, without -s; "
+                       "-s STACK migrates through the stack's one-off task", EXIT_USAGE)
     if args.status:
         status = stack_status(aws, outputs, args.stack, printer, args.timeout, poll_seconds=args.poll_seconds)
         return report_status(status, printer)

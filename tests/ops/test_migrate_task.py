@@ -136,6 +136,13 @@ def test_resolve_refuses_a_name_that_is_not_a_migration_folder(world, outputs_fi
     assert all_tasks(world) == []
 
 
+@pytest.mark.parametrize("local_only", [["--check"], ["--database-url", "postgresql://u:p@h/d"]])
+def test_local_options_are_refused_with_a_stack(world, outputs_file, capsys, local_only):
+    code, _ = migrate(world, outputs_file, Recorder(), *local_only)
+    assert code == 2 and "without -s" in capsys.readouterr().err
+    assert all_tasks(world) == []
+
+
 def test_preflight_shows_a_failed_migration_when_asked(world, outputs_file, container):
     code, out = run(["preflight", "-s", STACK, "--outputs", str(outputs_file), "--migrations", "--poll-seconds",
                      "0.05"], world, container(recorded.log_lines("status_failed"), 1))
