@@ -73,10 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args, adapter_factory=PulumiStack, printer=print, ask=input, interactive=None) -> int:
+    if args.command == "migrate" and not args.stack:  # a database URL: no stack, no AWS
+        from ops.migrate_local import run_local
+
+        return run_local(args, printer)
     from ops import deploy, destroy, logs, migrate, preflight, rollback, status
 
-    if args.command == "migrate" and not args.stack:  # a database URL: no stack, no AWS
-        return migrate.run_local(args, printer)
     adapter = adapter_factory(args.stack)
     if args.command == "deploy":
         outputs = StackOutputs(adapter.outputs(), f"stack {args.stack}'s outputs")

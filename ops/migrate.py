@@ -1,36 +1,33 @@
-"""Database migrations: once per release as a one-off Fargate task (`-s STACK`), or locally against a
-database URL with the app's pinned Prisma CLI (`--database-url URL`), plus the drift check and
-`migrate status`. What Prisma prints is explained by ops.prisma, the same way on both paths."""
+"""`python -m ops migrate -s STACK`: database migrations once per release as a one-off Fargate task (the
+migration task definition: the image's `prisma migrate deploy`), `migrate status` and `migrate resolve`
+as the same task with its command overridden. What Prisma prints is explained by ops.prisma, as on the
+local path (ops.migrate_local)."""
 
 from __future__ import annotations
 
-import os
-import re
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import botocore.exceptions
 
 from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Aws, OpsError, Printer, StackOutputs, waiter_config
 from ops.preflight import Check, format_checks, secret_checks
 from ops.prisma import (
-    LocalPrisma,
     MigrationStatus,
     Problem,
     Where,
+    checked_name,
     clean,
     failure_message,
     hidden,
     parse_status,
+    report_status,
     stack_where,
 )
 
 POLL_SECONDS = 6
-DEPLOY_COMMAND = ["npx", "prisma", "migrate", "deploy"]
 STATUS_COMMAND = ["npx", "prisma", "migrate", "status"]
-MIGRATION_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 @dataclass
@@ -259,12 +256,6 @@ def resolve_on_stack(aws: Aws, outputs: StackOutputs, stack: str, printer: Print
     return EXIT_FAILED
 
 
-def checked_name(name: str) -> str:
-    if not MIGRATION_NAME.match(name):
-        raise OpsError(f"{name!r} is not a migration folder name (letters, digits, _ . -)", EXIT_USAGE)
-    return name
-
-
 def run_on_stack(aws: Aws, outputs: StackOutputs, args, printer: Printer) -> int:
     if args.check or args.schema or args.database_url:
         raise OpsError("--database-url, --check and --schema work on a database this machine reaches, without -s; "
@@ -280,88 +271,3 @@ def run_on_stack(aws: Aws, outputs: StackOutputs, args, printer: Printer) -> int
     code, message = describe_result(result)
     printer(message)
     return code
-
-
-def report_status(status: MigrationStatus, printer: Printer) -> int:
-    """0: up to date, or only pending migrations (the next deploy applies them); 1: a failed migration
-    or a status that could not be read."""
-    if status.pending:
-        printer(f"pending ({len(status.pending)}): " + ", ".join(status.pending))
-    if status.problem:
-        printer(status.problem.render())
-        return EXIT_FAILED
-    printer("no pending migration: the database schema is up to date" if not status.pending
-            else "no failed migration: `python -m ops migrate` applies the pending ones")
-    return EXIT_OK
-
-
-# ----------------------------------------------------------------------------- local database
-
-
-def run_local(args, printer: Printer) -> int:
-    """`--database-url URL` (or $DATABASE_URL): no stack, no AWS; the app's pinned Prisma CLI."""
-    url = args.database_url or os.environ.get("DATABASE_URL", "")
-    if not url:
-        raise OpsError("migrate needs -s STACK (the one-off ECS task) or --database-url URL (a database this machine "
-                       "reaches; $DATABASE_URL works too)", EXIT_USAGE)
-    prisma = LocalPrisma(url, schema=Path(args.schema) if args.schema else None, timeout=args.timeout)
-    where = prisma.where()
-    if args.check:
-        return check_drift(prisma, printer)
-    if args.status:
-        run = prisma.status()
-        return report_status(parse_status(run.output, run.exit_code, where), printer)
-    if args.resolve_applied:
-        run = prisma.resolve_applied(checked_name(args.resolve_applied))
-        return finish(run, printer, where, f"migration {args.resolve_applied} marked as applied")
-    if args.resolve_rolled_back:
-        return resolve_rolled_back_locally(prisma, checked_name(args.resolve_rolled_back), printer)
-    run = prisma.deploy()
-    return finish(run, printer, where, "migrations applied" if "have been applied" in run.output
-                  else "no pending migration")
-
-
-def finish(run, printer: Printer, where: Where, success: str) -> int:
-    for line in run.shown_lines():
-        printer(f"  | {line}")
-    if run.exit_code == 0:
-        printer(success)
-        return EXIT_OK
-    printer(failure_message(run.output, where))
-    return EXIT_FAILED
-
-
-def check_drift(prisma: LocalPrisma, printer: Printer) -> int:
-    """schema.prisma against prisma/migrations (replayed on a shadow database the URL's server creates)."""
-    run = prisma.diff()
-    if run.exit_code == 0:
-        printer(f"no drift: {prisma.migrations_dir} produces exactly {prisma.schema_file}")
-        return EXIT_OK
-    if run.exit_code != 2:  # Prisma: 2 = a difference, 1 = an error
-        printer(failure_message(run.output, prisma.where(), "the drift check"))
-        return EXIT_FAILED
-    printer("DRIFT: schema.prisma and prisma/migrations disagree (a model or column changed without a migration); "
-            "the missing migration would run:")
-    for line in run.stdout.strip().splitlines():
-        printer(f"  {line}")
-    printer("fix: create the migration against a development database (cd app && npx prisma migrate dev --name "
-            "<change>) and commit prisma/migrations/<timestamp>_<change>/")
-    return EXIT_FAILED
-
-
-def resolve_rolled_back_locally(prisma: LocalPrisma, name: str, printer: Printer) -> int:
-    """`prisma migrate resolve --rolled-back` needs the native schema engine; this is the same change to
-    Prisma's record in SQL, run with Prisma's own `db execute`, and refused unless the migration failed."""
-    sql = f"""DO $$ BEGIN
-  UPDATE "_prisma_migrations" SET rolled_back_at = now()
-   WHERE migration_name = '{name}' AND finished_at IS NULL AND rolled_back_at IS NULL;
-  IF NOT FOUND THEN RAISE EXCEPTION 'migration {name} is not a failed migration of this database'; END IF;
-END $$;"""
-    run = prisma.execute(sql)
-    if run.exit_code != 0:
-        refused = re.search(r"migration \S+ is not a failed migration of this database", run.output)
-        printer(refused.group(0) + " (see --status)" if refused
-                else failure_message(run.output, prisma.where(), "marking the migration rolled back"))
-        return EXIT_FAILED
-    printer(f"migration {name} marked as rolled back; next: {prisma.where().rerun}")
-    return EXIT_OK

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from ops.common import EXIT_USAGE, OpsError
+from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsError
 
 APP_DIR = Path(__file__).resolve().parent.parent / "app"
 ADAPTER_CONFIG = "prisma.adapter.config.ts"
@@ -285,6 +285,28 @@ def parse_status(output: str, exit_code: int | None, where: Where) -> MigrationS
         status.problem = explain(text, where) or Problem("unknown", "prisma migrate status failed: "
                                                          + " / ".join(error_lines(text)))
     return status
+
+
+def report_status(status: MigrationStatus, printer: Callable[[str], None]) -> int:
+    """0: up to date, or only pending migrations (the next deploy applies them); 1: a failed migration
+    or a status that could not be read."""
+    if status.pending:
+        printer(f"pending ({len(status.pending)}): " + ", ".join(status.pending))
+    if status.problem:
+        printer(status.problem.render())
+        return EXIT_FAILED
+    printer("no pending migration: the database schema is up to date" if not status.pending
+            else "no failed migration: `python -m ops migrate` applies the pending ones")
+    return EXIT_OK
+
+
+MIGRATION_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def checked_name(name: str) -> str:
+    if not MIGRATION_NAME.match(name):
+        raise OpsError(f"{name!r} is not a migration folder name (letters, digits, _ . -)", EXIT_USAGE)
+    return name
 
 
 # ----------------------------------------------------------------------------- the local CLI
