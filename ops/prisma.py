@@ -100,7 +100,7 @@ def stack_where(stack: str, secret_name: str = "", network: str = "") -> Where:
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str      # stable key, documented in the README
+    kind: str      # stable key (what tests and callers match on)
     summary: str   # the cause, one line
     fix: list[str] = field(default_factory=list)
 
@@ -282,8 +282,8 @@ def parse_status(output: str, exit_code: int | None, where: Where) -> MigrationS
                                  + ", ".join(missing), ["deploy an image whose prisma/migrations has them (a "
                                                         "rollback of the image does not roll back the database)"])
     elif not (status.up_to_date or status.pending):
-        status.problem = explain(text, where) or Problem("unknown", "prisma migrate status failed: "
-                                                         + " / ".join(error_lines(text)))
+        said = " / ".join(error_lines(text)) or "it printed nothing"
+        status.problem = explain(text, where) or Problem("unknown", f"prisma migrate status failed: {said}")
     return status
 
 
@@ -296,7 +296,7 @@ def report_status(status: MigrationStatus, printer: Callable[[str], None]) -> in
         printer(status.problem.render())
         return EXIT_FAILED
     printer("no pending migration: the database schema is up to date" if not status.pending
-            else "no failed migration: `python -m ops migrate` applies the pending ones")
+            else "no failed migration: the next `ops migrate` applies the pending ones")
     return EXIT_OK
 
 
