@@ -41,7 +41,7 @@ def capture() -> dict:
         root = Path(tmp)
         syntax = scenarios.project(root / "syntax", scenarios.SYNTAX_ERROR)
         missing = scenarios.project(root / "missing", scenarios.MISSING_TABLE)
-        drift = scenarios.project(root / "drift", schema_change=scenarios.ADD_EMAIL_TO_MODEL)
+        drift = scenarios.project(root / "drift", schema_changes=(scenarios.ADD_EMAIL_TO_MODEL,))
         pending = scenarios.project(root / "pending", scenarios.EMAIL_COLUMN)
 
         with pg.database() as url:

@@ -28,7 +28,7 @@ CREATE TRIGGER "User_touch" BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTIO
 EMAIL_COLUMN = ("20260303000000_email", 'ALTER TABLE "User" ADD COLUMN "email" TEXT;\n')
 
 
-def project(root: Path, *migrations: tuple[str, str], schema_change: tuple[str, str] | None = None) -> Path:
+def project(root: Path, *migrations: tuple[str, str], schema_changes: tuple[tuple[str, str], ...] = ()) -> Path:
     """A copy of the sample's prisma/ folder under `root`, with more migrations and an edited schema;
     returns the schema file (its migrations/ beside it, as Prisma expects)."""
     target = root / "prisma"
@@ -37,11 +37,11 @@ def project(root: Path, *migrations: tuple[str, str], schema_change: tuple[str, 
         (target / "migrations" / name).mkdir()
         (target / "migrations" / name / "migration.sql").write_text(sql)
     schema = target / "schema.prisma"
-    if schema_change:
-        old, new = schema_change
-        text = schema.read_text()
+    text = schema.read_text()
+    for old, new in schema_changes:
         assert old in text, old
-        schema.write_text(text.replace(old, new))
+        text = text.replace(old, new)
+    schema.write_text(text)
     return schema
 
 

@@ -142,11 +142,13 @@ def test_drift_between_schema_and_migrations(database, tmp_path):
     assert code == 0, out.text
     assert out.lines[-1].startswith("no drift")
 
-    drifted = scenarios.project(tmp_path, schema_change=scenarios.ADD_EMAIL_TO_MODEL)
+    # A column, and a model whose table no migration creates (the code would miss it at run time).
+    drifted = scenarios.project(tmp_path, schema_changes=(scenarios.ADD_EMAIL_TO_MODEL, scenarios.ADD_POST_MODEL))
     code, out = migrate("--database-url", database, "--check", "--schema", str(drifted))
     assert code == 1
     assert out.lines[0].startswith("DRIFT: schema.prisma and prisma/migrations disagree")
     assert '  ALTER TABLE "User" ADD COLUMN     "email" TEXT;' in out.lines
+    assert '  CREATE TABLE "Post" (' in out.lines
     assert "npx prisma migrate dev --name" in out.lines[-1]
     # The shadow database was the server's scratch one, not this database, and it is gone.
     assert tables(database) == set()
