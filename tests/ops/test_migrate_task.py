@@ -35,17 +35,20 @@ FAST = ("--timeout", "60", "--poll-seconds", "0.05")
 FAILED = "20260301000000_add_email"
 
 
+def task_container(world, lines: list[str], exit_code: int, reason: str = "Essential container in task exited"):
+    """When the task starts, its container writes `lines` to its log stream and exits with `exit_code`."""
+    write = container_logs(world, lines)
+
+    def on_line(line: str):
+        write(line)
+        if line.startswith("started migration task "):
+            set_container(line, exit_code, reason)
+    return on_line
+
+
 @pytest.fixture
 def container(world):
-    def make(lines: list[str], exit_code: int, reason: str = "Essential container in task exited"):
-        write = container_logs(world, lines)
-
-        def on_line(line: str):
-            write(line)
-            if line.startswith("started migration task "):
-                set_container(line, exit_code, reason)
-        return Recorder(on_line)
-    return make
+    return lambda lines, exit_code: Recorder(task_container(world, lines, exit_code))
 
 
 def migrate(world, outputs_file, recorder, *extra) -> tuple[int, Recorder]:
@@ -155,8 +158,7 @@ def test_preflight_shows_a_failed_migration_when_asked(world, outputs_file, cont
 def test_a_failed_migration_blocks_the_deploy_with_the_recovery_steps(world, health_server):  # noqa: F811
     fake = FakePulumiStack(world)
     with pytest.raises(OpsError, match="a failed migration blocks this release") as raised:
-        deploy(world, fake, health_server[0], on_line=task_container_for(world, recorded.log_lines("status_failed"),
-                                                                         1))
+        deploy(world, fake, health_server[0], on_line=task_container(world, recorded.log_lines("status_failed"), 1))
     assert f"--resolve-rolled-back {FAILED}" in str(raised.value)
     (status_task,) = all_tasks(world)  # only the status task ran: no `migrate deploy`, no service rollout
     assert status_task["overrides"]["containerOverrides"][0]["command"] == STATUS_COMMAND
@@ -178,16 +180,6 @@ def test_a_deploy_shows_what_it_will_migrate(world, health_server):  # noqa: F81
     assert seen == ["status", "deploy"]
     assert "migration status: 1 pending: 20260303000000_email" in out.lines
     assert out.lines[-1] == f"deployed {STACK}"
-
-
-def task_container_for(world, lines, exit_code):
-    write = container_logs(world, lines)
-
-    def on_line(line: str):
-        write(line)
-        if line.startswith("started migration task "):
-            set_container(line, exit_code)
-    return on_line
 
 
 @pytest.fixture
