@@ -16,7 +16,7 @@ export UV_PYTHON ?= $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup venv test-env lock plan plan-json cost bootstrap-plan test lint app-build docs clean \
+.PHONY: help setup venv test-env lock plan plan-json cost bootstrap-plan test lint app-build docs clean migrate-check \
 	preflight migrate deploy status logs rollback destroy
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make lock                        re-lock uv.lock and policies/uv.lock after editing a pyproject.toml"
 	@echo "make docs                        regenerate the README's generated tables"
 	@echo "make preflight|migrate|deploy|status|logs|rollback|destroy STACK=...   operations (AWS + Pulumi CLI)"
+	@echo "make migrate-check DATABASE_URL=postgresql://...   schema.prisma vs prisma/migrations (scratch db)"
 
 # Set-up output goes to stderr so `make plan-json` prints nothing but JSON on stdout.
 $(UV): requirements-uv.txt
@@ -87,6 +88,12 @@ bootstrap-plan: venv
 # Operations on a deployed stack (python -m ops <command> --help for every option; ARGS=... adds some).
 preflight migrate deploy status logs rollback destroy: venv
 	@$(PY) -m ops $@ --stack $(STACK) $(ARGS)
+
+# Drift between schema.prisma and prisma/migrations; DATABASE_URL: a scratch server that may host
+# a shadow database (CI: a PostgreSQL service container).
+migrate-check: venv app-build
+	@test -n "$(DATABASE_URL)" || { echo "set DATABASE_URL=postgresql://user:password@host:port/db (a scratch server)" >&2; exit 2; }
+	@$(PY) -m ops migrate --check --database-url "$(DATABASE_URL)"
 
 # Workflows: actionlint (with shellcheck on `run:` scripts) and zizmor; any finding fails. With a
 # GitHub token in GH_TOKEN (CI's test job) zizmor adds its online audits (impostor commits,

@@ -56,13 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
                       for code, meaning in errors.EXIT_CODES.items())
     parser = argparse.ArgumentParser(prog="python -m ops", description=DESCRIPTION, formatter_class=HelpFormatter,
                                      epilog=COMMANDS_EPILOG.format(codes=codes))
-    target = argparse.ArgumentParser(add_help=False)
-    target.add_argument("-s", "--stack", required=True,
-                        help="the Pulumi stack to operate on, e.g. prod or staging (required)")
-    target.add_argument("--region", help="AWS region of the stack (default: the stack's `region` output, then "
-                                         "AWS_REGION or the profile's region)")
-    target.add_argument("--debug", action="store_true",
-                        help="after an error message, also print Python's traceback (for bug reports)")
+    def stack_options(required: bool) -> argparse.ArgumentParser:
+        options = argparse.ArgumentParser(add_help=False)
+        options.add_argument("-s", "--stack", required=required,
+                             help="the Pulumi stack to operate on, e.g. prod or staging"
+                                  + (" (required)" if required else " (default: none, with --database-url)"))
+        options.add_argument("--region", help="AWS region of the stack (default: the stack's `region` output, "
+                                              "then AWS_REGION or the profile's region)")
+        options.add_argument("--debug", action="store_true",
+                             help="after an error message, also print Python's traceback (for bug reports)")
+        return options
+
+    target = stack_options(required=True)
     reading = argparse.ArgumentParser(add_help=False)
     reading.add_argument("--outputs", type=Path, metavar="FILE",
                          help="read the stack outputs from this JSON file (`pulumi stack output --json > "
@@ -81,17 +86,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", metavar="REF",
                    help="check this image (<repository>@sha256:<digest>) instead of the one the stack deploys")
     p.add_argument("--json", action="store_true", help="print the checks as JSON (name, ok, detail, fix)")
+    p.add_argument("--migrations", action="store_true",
+                   help="also run `prisma migrate status` as a one-off task and report pending and failed migrations")
+    p.add_argument("--poll-seconds", type=float, default=6.0, metavar="SECONDS",
+                   help="with --migrations: how often to refresh the status task")
 
-    p = _command(sub, "migrate", [target, reading], "run the database migrations once, as a one-off task",
-                 "Run the stack's migration task definition (`npx prisma migrate deploy`) once on Fargate\n"
-                 "on-demand capacity, stream its log lines and exit with the container's exit code. Use it\n"
-                 "after the first `pulumi up` on an empty database, or to retry a failed migration; `deploy`\n"
-                 "runs it for every release. Refuses to start while a secret is missing or empty.",
-                 ["python -m ops migrate -s prod", "python -m ops migrate -s staging --timeout 1800"])
+    p = _command(sub, "migrate", [stack_options(required=False), reading],
+                 "database migrations: a one-off task (-s STACK) or a database URL (--database-url)",
+                 "With -s: run the stack's migration task definition (`npx prisma migrate deploy`) once on\n"
+                 "Fargate on-demand capacity, stream its log lines and exit with the container's exit code\n"
+                 "(--status: `prisma migrate status` instead; --resolve-*: mark a migration). Use it after the\n"
+                 "first `pulumi up` on an empty database, or to retry a failed migration; `deploy` runs it for\n"
+                 "every release. Refuses to start while a secret is missing or empty.\n"
+                 "With --database-url (no stack, no AWS): the same with the app's own Prisma CLI against that\n"
+                 "database; --check fails when schema.prisma and the migrations disagree.",
+                 ["python -m ops migrate -s prod", "python -m ops migrate -s prod --status",
+                  "python -m ops migrate -s staging --timeout 1800",
+                  "python -m ops migrate --database-url postgresql://app:pw@localhost:5432/app",
+                  "python -m ops migrate --check --database-url postgresql://postgres:pw@localhost:5432/scratch"])
     p.add_argument("--timeout", type=float, default=900, metavar="SECONDS",
                    help="how long to wait for the task to stop before giving up")
     p.add_argument("--poll-seconds", type=float, default=6.0, metavar="SECONDS",
                    help="how often to refresh the task's state and fetch new log lines")
+    p.add_argument("--database-url", metavar="URL",
+                   help="apply app/prisma/migrations to this database with the app's Prisma CLI (no stack, no AWS; "
+                        "default: $DATABASE_URL when -s is not given)")
+    p.add_argument("--check", action="store_true",
+                   help="with --database-url: fail when schema.prisma and the migrations disagree (the URL's server "
+                        "hosts a throwaway shadow database)")
+    p.add_argument("--status", action="store_true", help="report pending and failed migrations (prisma migrate status)")
+    p.add_argument("--resolve-applied", metavar="MIGRATION",
+                   help="record a migration as applied without running it (baselining an existing database)")
+    p.add_argument("--resolve-rolled-back", metavar="MIGRATION",
+                   help="record a failed migration as rolled back, so a fixed one can be applied")
+    p.add_argument("--schema", metavar="PATH",
+                   help="with --database-url: another schema.prisma (its migrations/ folder beside it) (default: "
+                        "app/prisma/schema.prisma)")
 
     p = _command(sub, "deploy", [target], "release: preflight, image, migrate, roll out, verify",
                  "Release the current commit the way the deployment notes prescribe, stopping at the first\n"
@@ -171,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args, adapter_factory=PulumiStack, printer=print, ask=input, interactive=None) -> int:
+    if args.command == "migrate" and not args.stack:  # a database URL: no stack, no AWS
+        from ops.migrate_local import run_local
+
+        return run_local(args, printer)
     from ops import deploy, destroy, logs, migrate, preflight, rollback, status
 
     adapter = adapter_factory(args.stack)
@@ -195,13 +229,13 @@ def run(args, adapter_factory=PulumiStack, printer=print, ask=input, interactive
     aws = Aws(args.region or outputs.get("region"))
     if args.command == "preflight":
         checks = preflight.run_preflight(aws, outputs, args.stack, args.image)
+        if args.migrations and all(c.ok for c in checks):
+            checks.append(migrate.status_check(aws, outputs, args.stack, (lambda _: None) if args.json else printer,
+                                               poll_seconds=args.poll_seconds))
         printer(json.dumps(preflight.checks_json(checks), indent=2) if args.json else preflight.format_checks(checks))
         return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
     if args.command == "migrate":
-        result = migrate.run_migration(aws, outputs, args.stack, printer, args.timeout, poll_seconds=args.poll_seconds)
-        code, message = migrate.describe_result(result)
-        printer(message)
-        return code
+        return migrate.run_on_stack(aws, outputs, args, printer)
     if args.command == "status":
         refreshes = 0
         while True:

@@ -18,7 +18,7 @@ import botocore.exceptions
 from ops import deployments
 from ops.common import EXIT_GONE, Aws, OpsError, Printer, StackOutputs, waiter_config
 from ops.errors import Step, enter_step
-from ops.migrate import describe_result, run_migration
+from ops.migrate import check_before_release, describe_result, run_migration
 from ops.preflight import check_identity, format_checks, secret_checks
 
 IMAGE = "docker:index/image:Image"
@@ -124,12 +124,15 @@ def deploy(adapter, aws: Aws, stack: str, printer: Printer, *, migrate_timeout: 
          "migrations (its log lines are above)",
          f"fix the cause, then rerun `python -m ops deploy -s {stack}` (`prisma migrate deploy` skips the "
          "migrations already applied)")
-    result = run_migration(aws, outputs, stack, printer, migrate_timeout, task_definition=new_migration_arn(),
+    migration_task = new_migration_arn()
+    check_before_release(aws, outputs, stack, printer, migration_task, migrate_timeout, poll)
+    result = run_migration(aws, outputs, stack, printer, migrate_timeout, task_definition=migration_task,
                            poll_seconds=poll)
     code, message = describe_result(result)
     printer(message)
     if code != 0:
-        raise OpsError(f"{message}; stopping before the service rollout")
+        headline, _, cause = message.partition("\n")  # the cause: what Prisma's output means, and the fix
+        raise OpsError(f"{headline}; stopping before the service rollout" + (f"\n{cause}" if cause else ""))
 
     step("4/5 pulumi up: the service rolls out the new image",
          "the migrations are applied; the stack may be mid-update; the service keeps its previous deployment "

@@ -1,17 +1,33 @@
-"""Run the migration task definition once, as a one-off Fargate task, and report its outcome."""
+"""`python -m ops migrate -s STACK`: database migrations once per release as a one-off Fargate task (the
+migration task definition: the image's `prisma migrate deploy`), `migrate status` and `migrate resolve`
+as the same task with its command overridden. What Prisma prints is explained by ops.prisma, as on the
+local path (ops.migrate_local)."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import botocore.exceptions
 
-from ops.common import Aws, OpsError, Printer, StackOutputs, waiter_config
-from ops.preflight import format_checks, secret_checks
+from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Aws, OpsError, Printer, StackOutputs, waiter_config
+from ops.preflight import Check, format_checks, secret_checks
+from ops.prisma import (
+    MigrationStatus,
+    Problem,
+    Where,
+    checked_name,
+    clean,
+    failure_message,
+    hidden,
+    parse_status,
+    report_status,
+    stack_where,
+)
 
 POLL_SECONDS = 6
+STATUS_COMMAND = ["npx", "prisma", "migrate", "status"]
 
 
 @dataclass
@@ -20,11 +36,13 @@ class MigrationResult:
     exit_code: int | None
     stopped_reason: str
     log_lines: int
+    lines: list[str] = field(default_factory=list)
+    where: Where | None = None
 
 
-def start_task(aws: Aws, outputs: StackOutputs, task_definition: str) -> str:
+def start_task(aws: Aws, outputs: StackOutputs, task_definition: str, command: list[str] | None = None) -> str:
     try:
-        response = _run_task(aws, outputs, task_definition)
+        response = _run_task(aws, outputs, task_definition, command)
     except botocore.exceptions.ClientError as exc:
         raise OpsError(f"the migration task did not start: {exc}") from exc
     if response.get("failures") or not response.get("tasks"):
@@ -34,7 +52,10 @@ def start_task(aws: Aws, outputs: StackOutputs, task_definition: str) -> str:
     return response["tasks"][0]["taskArn"]
 
 
-def _run_task(aws: Aws, outputs: StackOutputs, task_definition: str) -> dict:
+def _run_task(aws: Aws, outputs: StackOutputs, task_definition: str, command: list[str] | None = None) -> dict:
+    extra = {}
+    if command:  # same image, secrets and network; another Prisma command
+        extra["overrides"] = {"containerOverrides": [{"name": outputs["migrationContainerName"], "command": command}]}
     return aws.ecs.run_task(
         cluster=outputs["clusterName"],
         taskDefinition=task_definition,
@@ -47,6 +68,7 @@ def _run_task(aws: Aws, outputs: StackOutputs, task_definition: str) -> dict:
             "assignPublicIp": "ENABLED" if outputs.get("taskAssignPublicIp") else "DISABLED",
         }},
         startedBy="ops-migrate",
+        **extra,
     )
 
 
@@ -56,6 +78,7 @@ class LogFollower:
     def __init__(self, aws: Aws, group: str, stream: str):
         self.aws, self.group, self.stream = aws, group, stream
         self.seen: set[str] = set()
+        self.lines: list[str] = []
         self.start_time = 0
 
     def new_lines(self) -> list[str]:
@@ -73,10 +96,15 @@ class LogFollower:
         except botocore.exceptions.ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceNotFoundException":  # the stream appears once it logs
                 raise
+        self.lines += lines
         return lines
 
 
-def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: int, follower: LogFollower,
+class TaskTimeout(Exception):
+    pass
+
+
+def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, follower: LogFollower,
                   printer: Printer, poll_seconds: float = POLL_SECONDS) -> dict:
     """Wait with the `tasks_stopped` waiter in the background; meanwhile show progress and stream logs."""
     outcome: dict = {}
@@ -99,41 +127,147 @@ def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: int, follower:
         if task["lastStatus"] != last_status:
             last_status = task["lastStatus"]
             printer(f"[{int(time.monotonic() - started):>4}s] task {last_status}")
-        for line in follower.new_lines():
-            printer(f"  | {line}")
-    for line in follower.new_lines():
-        printer(f"  | {line}")
+        show_logs(follower.new_lines(), printer)
+    show_logs(follower.new_lines(), printer)
     if "error" in outcome:
-        raise OpsError(f"the migration task {task_arn.rsplit('/', 1)[-1]} did not stop within {timeout}s "
-                       f"({outcome['error']}); it is still running: check `python -m ops logs` and stop it with "
-                       f"aws ecs stop-task --cluster {cluster} --task {task_arn}")
+        raise TaskTimeout(str(outcome["error"]))
     return aws.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
 
 
-def run_migration(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, timeout: int = 900,
-                  task_definition: str | None = None, poll_seconds: float = POLL_SECONDS) -> MigrationResult:
+def show_logs(lines: list[str], printer: Printer) -> None:
+    for line in lines:
+        if not hidden(line):
+            printer(f"  | {clean(line)}")
+
+
+def stop_task(aws: Aws, cluster: str, task_arn: str, reason: str, printer: Printer) -> str:
+    """Stop the one-off task this command started; returns what to tell the user."""
+    task_id = task_arn.rsplit("/", 1)[-1]
+    try:
+        aws.ecs.stop_task(cluster=cluster, task=task_arn, reason=reason)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        return (f"could NOT stop migration task {task_id} ({exc}); stop it yourself: "
+                f"aws ecs stop-task --cluster {cluster} --task {task_arn}")
+    message = (f"stopped migration task {task_id} ({reason}). If it was applying a migration, PostgreSQL rolls "
+               "that migration back and Prisma records it as failed: check with --status before the next run")
+    printer(message)
+    return message
+
+
+def run_migration(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, timeout: float = 900,
+                  task_definition: str | None = None, poll_seconds: float = POLL_SECONDS,
+                  command: list[str] | None = None) -> MigrationResult:
+    """Run the migration task definition once (by default `prisma migrate deploy`; `command` overrides it)
+    and wait for it. Ctrl-C or the timeout stop the task before returning."""
     checks = secret_checks(aws, outputs, stack)
     if not all(c.ok for c in checks):
         raise OpsError("not starting the migration: the secrets check failed\n" + format_checks(checks))
     task_definition = task_definition or outputs["migrationTaskDefinitionArn"]
     cluster = outputs["clusterName"]
-    task_arn = start_task(aws, outputs, task_definition)
+    task_arn = start_task(aws, outputs, task_definition, command)
     task_id = task_arn.rsplit("/", 1)[-1]
-    printer(f"started migration task {task_id} ({task_definition.rsplit('/', 1)[-1]})")
     stream = f"{outputs['migrationLogStreamPrefix']}/{outputs['migrationContainerName']}/{task_id}"
     follower = LogFollower(aws, outputs["logGroupName"], stream)
-    task = wait_for_task(aws, cluster, task_arn, timeout, follower, printer, poll_seconds)
+    try:
+        printer(f"started migration task {task_id} ({task_definition.rsplit('/', 1)[-1]}"
+                + (f": {' '.join(command)}" if command else "") + ")")
+        task = wait_for_task(aws, cluster, task_arn, timeout, follower, printer, poll_seconds)
+    except KeyboardInterrupt:
+        stop_task(aws, cluster, task_arn, "interrupted (Ctrl-C) in ops migrate", printer)
+        raise
+    except TaskTimeout as exc:
+        stopped = stop_task(aws, cluster, task_arn, f"ops migrate timed out after {timeout:g}s", lambda _: None)
+        raise OpsError(f"the migration task {task_id} did not stop within {timeout:g}s ({exc}); {stopped}") from exc
     container = next((c for c in task.get("containers", []) if c.get("name") == outputs["migrationContainerName"]),
                      (task.get("containers") or [{}])[0])
-    return MigrationResult(task_arn, container.get("exitCode"), task.get("stoppedReason", ""), len(follower.seen))
+    return MigrationResult(task_arn, container.get("exitCode"), task.get("stoppedReason", ""), len(follower.seen),
+                           follower.lines, stack_where_for(stack, outputs))
+
+
+def stack_where_for(stack: str, outputs: StackOutputs) -> Where:
+    secret = (outputs.get("secretNames") or {}).get("database-url", "")
+    subnets = ", ".join(outputs.get("taskSubnetIds") or [])
+    network = (f"the task (subnets {subnets}, security group {outputs.get('taskSecurityGroupId')}, public IP "
+               f"{'yes' if outputs.get('taskAssignPublicIp') else 'no: through the NAT gateway'}) must reach the "
+               "database: the provider's IP allow-list and the URL's host and port") if subnets else ""
+    return stack_where(stack, secret, network)
 
 
 def describe_result(result: MigrationResult) -> tuple[int, str]:
-    """Exit code and message: the container's own exit code, or 1 when it never ran."""
+    """Exit code and message: the container's own exit code, or 1 when it never ran; a failure is
+    explained from the task's log lines (ops.prisma)."""
     task_id = result.task_arn.rsplit("/", 1)[-1]
     if result.exit_code is None:
         return 1, f"migration task {task_id} stopped before its container ran: {result.stopped_reason}"
     if result.exit_code != 0:
+        cause = failure_message("\n".join(result.lines), result.where or stack_where("<stack>")) \
+            if result.lines else "the task printed no log lines"
         return result.exit_code, (f"migration failed with exit code {result.exit_code} ({result.stopped_reason}); "
-                                  "the running service is untouched")
+                                  f"the running service is untouched\n{cause}")
     return 0, f"migration task {task_id} succeeded ({result.log_lines} log lines)"
+
+
+# ----------------------------------------------------------------------------- status before a release
+
+
+def stack_status(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, timeout: float = 900,
+                 task_definition: str | None = None, poll_seconds: float = POLL_SECONDS) -> MigrationStatus:
+    """`prisma migrate status` as a one-off task with the stack's secrets (the migration task definition,
+    its command overridden)."""
+    result = run_migration(aws, outputs, stack, printer, timeout, task_definition, poll_seconds, STATUS_COMMAND)
+    if result.exit_code is None:
+        return MigrationStatus(problem=Problem("task-not-run", f"the status task never ran: {result.stopped_reason}",
+                                               [f"python -m ops status -s {stack}; python -m ops logs -s {stack}"]))
+    return parse_status("\n".join(result.lines), result.exit_code, result.where or stack_where(stack))
+
+
+def status_check(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer = lambda _: None,
+                 timeout: float = 900, poll_seconds: float = POLL_SECONDS) -> Check:
+    """The migration status as a preflight check: FAIL on a failed migration or when it cannot be read."""
+    status = stack_status(aws, outputs, stack, printer, timeout, poll_seconds=poll_seconds)
+    fix = "; ".join(status.problem.fix) if status.problem else ""
+    return Check("migrations", not status.failed and status.problem is None, status.summary(), fix)
+
+
+def check_before_release(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, task_definition: str,
+                         timeout: float = 900, poll_seconds: float = POLL_SECONDS) -> None:
+    """Before `migrate deploy` in a release: show what it will apply; a failed migration stops the
+    release with its recovery steps. A status that cannot be read only warns (the deploy step that
+    follows is the authority)."""
+    status = stack_status(aws, outputs, stack, printer, timeout, task_definition, poll_seconds)
+    if status.failed and status.problem:
+        raise OpsError("a failed migration blocks this release: " + status.problem.render())
+    if status.problem:
+        printer(f"migration status: could not be read ({status.problem.summary}); migrating anyway")
+    else:
+        printer(f"migration status: {status.summary()}")
+
+
+def resolve_on_stack(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer, flag: str, name: str,
+                     timeout: float, poll_seconds: float) -> int:
+    command = ["npx", "prisma", "migrate", "resolve", flag, checked_name(name)]
+    result = run_migration(aws, outputs, stack, printer, timeout, poll_seconds=poll_seconds, command=command)
+    if result.exit_code == 0:
+        printer(f"migration {name} marked as {flag.lstrip('-').replace('-', ' ')}; next: python -m ops migrate "
+                f"-s {stack}")
+        return EXIT_OK
+    _, message = describe_result(result)
+    printer(message)
+    return EXIT_FAILED
+
+
+def run_on_stack(aws: Aws, outputs: StackOutputs, args, printer: Printer) -> int:
+    if args.check or args.schema or args.database_url:
+        raise OpsError("--database-url, --check and --schema work on a database this machine reaches, without -s; "
+                       "-s STACK migrates through the stack's one-off task", EXIT_USAGE)
+    if args.status:
+        status = stack_status(aws, outputs, args.stack, printer, args.timeout, poll_seconds=args.poll_seconds)
+        return report_status(status, printer)
+    if args.resolve_applied or args.resolve_rolled_back:
+        flag, name = (("--applied", args.resolve_applied) if args.resolve_applied
+                      else ("--rolled-back", args.resolve_rolled_back))
+        return resolve_on_stack(aws, outputs, args.stack, printer, flag, name, args.timeout, args.poll_seconds)
+    result = run_migration(aws, outputs, args.stack, printer, args.timeout, poll_seconds=args.poll_seconds)
+    code, message = describe_result(result)
+    printer(message)
+    return code

@@ -15,6 +15,7 @@ from pulumi.automation.errors import CommandError
 from ops.cli import main
 from ops.common import OpsError
 from ops.pulumi_stack import PulumiStack
+from tests.migrations import recorded
 from tests.ops.conftest import NAME, REGION, SECRET_VALUES, STACK, FakePulumiStack
 
 FAST = ("--timeout", "60", "--poll-seconds", "0.05")
@@ -160,12 +161,14 @@ def set_container(task_line: str, exit_code, reason: str = ""):
 
 
 def test_migrate_streams_logs_and_exits_with_the_containers_code(world, outputs_file):
-    recorder = Recorder(container_logs(world, ["Prisma schema loaded", "All migrations have been applied"]))
+    # What `prisma migrate deploy` really prints (tests/migrations/fixtures, captured from a real run).
+    lines = recorded.log_lines("deploy_applied")
+    recorder = Recorder(container_logs(world, lines))
     code, out = run(["migrate", "-s", STACK, "--outputs", str(outputs_file), *FAST], world, recorder)
     assert code == 0, out.text
-    assert "  | All migrations have been applied" in out.lines
+    assert "  | All migrations have been successfully applied." in out.lines
     assert any("task STOPPED" in line for line in out.lines)
-    assert out.lines[-1].startswith("migration task ") and "succeeded (2 log lines)" in out.lines[-1]
+    assert out.lines[-1].startswith("migration task ") and f"succeeded ({len(lines)} log lines)" in out.lines[-1]
     assert_no_secret_values(out.text)
     (task,) = all_tasks(world)
     assert task["taskDefinitionArn"] == world.outputs["migrationTaskDefinitionArn"]
@@ -211,12 +214,15 @@ def test_migrate_never_starts_when_a_secret_is_empty(world, outputs_file, capsys
     assert all_tasks(world) == []
 
 
-def test_migrate_times_out_with_the_command_to_stop_the_task(world, outputs_file, capsys):
+def test_migrate_times_out_and_stops_the_task(world, outputs_file, capsys):
     code, _ = run(["migrate", "-s", STACK, "--outputs", str(outputs_file), "--timeout", "0.1", "--poll-seconds", "0.05"
                    ], world)
     err = capsys.readouterr().err
     assert code == 1
-    assert "did not stop within 0.1s" in err and f"aws ecs stop-task --cluster {NAME}" in err
+    (task,) = all_tasks(world)
+    assert task["desiredStatus"] == "STOPPED" and task["stoppedReason"] == "ops migrate timed out after 0.1s"
+    assert "did not stop within 0.1s" in err and f"stopped migration task {task['taskArn'].rsplit('/', 1)[-1]}" in err
+    assert "Traceback" not in err
 
 
 # ----------------------------------------------------------------------------- status and logs
