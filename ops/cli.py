@@ -210,7 +210,8 @@ def run(args, adapter_factory=PulumiStack, printer=print, ask=input, interactive
     adapter = adapter_factory(args.stack)
     if args.command == "deploy":
         outputs = StackOutputs(adapter.outputs(), f"stack {args.stack}'s outputs")
-        aws = Aws(args.region or outputs.get("region"))
+        # A stack's first release has no outputs yet: its region is in Pulumi.<stack>.yaml.
+        aws = Aws(args.region or outputs.get("region") or adapter.get_config("aws:region"))
         deploy.deploy(adapter, aws, args.stack, printer, migrate_timeout=args.migrate_timeout,
                       health_timeout=args.health_timeout)
         return EXIT_OK

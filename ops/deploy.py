@@ -1,7 +1,8 @@
 """The deployment notes' release sequence in one command:
 
-preflight -> `up` of the image and the migration task definition only -> migrate with the new image
--> full `up` -> wait until the service is stable and the health URL answers.
+preflight -> `up` of the image and the migration task definition only (on a stack's first release:
+of everything but the service) -> migrate with the new image -> full `up` -> wait until the service
+is stable and the health URL answers.
 
 A failed step stops the sequence; until the full `up`, the running service is untouched.
 """
@@ -22,6 +23,8 @@ from ops.migrate import check_before_release, describe_result, run_migration
 from ops.preflight import check_identity, format_checks, secret_checks
 
 IMAGE = "docker:index/image:Image"
+# The first release creates everything but the service (and its dependents: autoscaling) before migrating.
+FIRST_RELEASE_EXCLUDE = "**aws:ecs/service:Service::service"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 
 
@@ -93,6 +96,23 @@ def wait_until_healthy(aws: Aws, outputs: StackOutputs, timeout: int, printer: P
         time.sleep(poll)
 
 
+def first_release_foundations(adapter, aws: Aws, stack: str, printer: Printer, step, refresh: str):
+    """A stack's first release: everything but the service (and what depends on it), so the migrations
+    run before any task serves the new code, as for every later release; then the secrets check."""
+    step("2/5 pulumi up: everything but the service (the stack's first release)",
+         "no service runs yet; network, load balancer, registry and image, secrets, cluster and the migration "
+         "task definition may exist",
+         f"{refresh}, then rerun `python -m ops deploy -s {stack}`")
+    adapter.up(exclude=[FIRST_RELEASE_EXCLUDE], exclude_dependents=True)
+    outputs = StackOutputs(adapter.outputs(), f"stack {stack}'s outputs")
+    checks = secret_checks(aws, outputs, stack)
+    printer(format_checks(checks))
+    if not all(c.ok for c in checks):
+        raise OpsError("the secrets are not ready (secretsMode external: populate them with `aws secretsmanager "
+                       "put-secret-value`); no service runs yet: fix them and rerun the deploy")
+    return outputs, lambda: outputs["migrationTaskDefinitionArn"]
+
+
 def deploy(adapter, aws: Aws, stack: str, printer: Printer, *, migrate_timeout: int = 900, health_timeout: int = 600,
            poll: float = 5.0, http_get: Callable[[str], int] | None = None) -> None:
     def step(title: str, state: str, fix: str):
@@ -104,20 +124,24 @@ def deploy(adapter, aws: Aws, stack: str, printer: Printer, *, migrate_timeout: 
                f"`pulumi cancel -s {stack}` first if Pulumi reports the stack locked or an update in progress)")
     step("1/5 preflight: credentials and secrets", "nothing was changed",
          f"fix the cause and rerun `python -m ops deploy -s {stack}`")
-    outputs = StackOutputs(adapter.outputs(), f"stack {stack}'s outputs")
+    existing = adapter.outputs()
     warn_about_a_pin(adapter, stack, printer)
     checks = [check_identity(aws)]
-    if checks[0].ok:
-        checks += secret_checks(aws, outputs, stack)
+    if checks[0].ok and existing:
+        checks += secret_checks(aws, StackOutputs(existing, f"stack {stack}'s outputs"), stack)
     printer(format_checks(checks))
     if not all(c.ok for c in checks):
         raise OpsError("preflight failed; nothing was changed")
 
-    step("2/5 pulumi up: the image and the migration task definition only",
-         "the running service is untouched; the stack's image and migration task definition may be updated",
-         f"{refresh}, then rerun `python -m ops deploy -s {stack}`")
-    targets, new_migration_arn = release_targets(adapter, outputs)
-    adapter.up(targets)
+    if existing:
+        step("2/5 pulumi up: the image and the migration task definition only",
+             "the running service is untouched; the stack's image and migration task definition may be updated",
+             f"{refresh}, then rerun `python -m ops deploy -s {stack}`")
+        outputs = StackOutputs(existing, f"stack {stack}'s outputs")
+        targets, new_migration_arn = release_targets(adapter, outputs)
+        adapter.up(targets)
+    else:
+        outputs, new_migration_arn = first_release_foundations(adapter, aws, stack, printer, step, refresh)
 
     step("3/5 migrate with the new image",
          "the service is untouched and runs the previous image; the migration task may have applied some or all "

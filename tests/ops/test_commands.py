@@ -395,6 +395,29 @@ def test_deploy_runs_the_notes_sequence_in_order(world, health_server):
     assert_no_secret_values(out.text)
 
 
+def test_a_stacks_first_release_migrates_before_any_service_exists(world, health_server):
+    class FirstRelease(FakePulumiStack):
+        """A new stack: no outputs until the first `up` created the foundations."""
+
+        created = False
+
+        def outputs(self):
+            return super().outputs() if self.created else {}
+
+        def up(self, targets=None, **options):
+            self.calls.append(("up", tuple(targets) if targets else None, options))
+            self.created = True
+
+    fake = FirstRelease(world)
+    out = deploy(world, fake, health_server[0], on_line=container_logs(world, ["migrated"]))
+    ups = [c for c in fake.calls if c[0] == "up"]
+    assert ups == [("up", None, {"exclude": ["**aws:ecs/service:Service::service"], "exclude_dependents": True}),
+                   ("up", None, {})]
+    assert "==> 2/5 pulumi up: everything but the service (the stack's first release)" in out.lines
+    assert out.text.index("started migration task") < out.text.index("==> 4/5")
+    assert out.lines[-1] == f"deployed {STACK}"
+
+
 def test_deploy_stops_before_anything_when_preflight_fails(world, health_server):
     world.client("secretsmanager").put_secret_value(SecretId=f"truecaller-backend/{STACK}/jwt-secret",
                                                     SecretString=" ")
