@@ -90,8 +90,11 @@ def test_no_permissions_by_default_and_each_job_states_its_own(name):
     for job_name, job in workflow["jobs"].items():
         assert isinstance(job.get("permissions"), dict) and job["permissions"], f"{name}: {job_name}"
         writes = {scope for scope, level in job["permissions"].items() if level == "write"}
-        assert writes <= {"id-token", "pull-requests"}, f"{name}: {job_name} writes {writes}"
-        if "pull-requests" in writes:  # the job that may write comments runs none of the PR's code
+        # Only the manual rollback pushes: the commit that records its pin (it runs main's code, started
+        # by a maintainer, in the protected environment of its stack).
+        allowed = {"id-token", "pull-requests"} | ({"contents"} if name == "rollback.yml" else set())
+        assert writes <= allowed, f"{name}: {job_name} writes {writes}"
+        if "pull-requests" in writes and name != "rollback.yml":  # the PR comment job runs none of the PR's code
             assert not step_using(job, "actions/checkout") and writes == {"pull-requests"}, job_name
 
 
@@ -209,6 +212,45 @@ def test_a_deploy_job_without_its_ops_step_fails_the_check(monkeypatch):
     bare_up["steps"].append({"run": "pulumi up --yes --stack prod --policy-pack policies"})
     with pytest.raises(AssertionError):
         assert_deploys_through_ops(bare_up, "prod", monkeypatch)
+
+
+# --------------------------------------------------------------------------- rollback
+
+
+def assert_rollback_is_recorded_in_git(job: dict) -> None:
+    """`ops rollback --commit` (its pin committed in Pulumi.<stack>.yaml), then that commit pushed with
+    a pull request: a rollback that left only an uncommitted file on the runner would be rolled
+    forward by the next deploy."""
+    (rolling,) = [s for s in steps(job) if "-m ops" in s.get("run", "")]
+    assert "rollback" in rolling["run"] and "--commit" in rolling["run"], "the pin would not be committed"
+    argv = shlex.split(rolling["run"].splitlines()[0].split("=(", 1)[1].rstrip(")").replace("$STACK", "prod"))
+    args = build_parser().parse_args(argv)
+    assert (args.command, args.stack, args.commit) == ("rollback", "prod", True)
+    pushing = step_running(job, "git push")
+    assert "gh pr create" in pushing["run"] and steps(job).index(rolling) < steps(job).index(pushing)
+
+
+def test_a_manual_rollback_records_its_pin_in_a_pull_request():
+    workflow = load("rollback.yml")
+    assert "workflow_dispatch" in workflow["on"]
+    assert workflow["on"]["workflow_dispatch"]["inputs"]["stack"]["options"] == sorted(stack_names(), reverse=True)
+    (job,) = workflow["jobs"].values()
+    # The stack's own deploy lane: same concurrency group, same environment rules, the deploy role.
+    assert job["concurrency"] == {"group": "deploy-${{ inputs.stack }}", "cancel-in-progress": False}
+    assert job["environment"] == "${{ inputs.stack == 'prod' && 'production' || 'staging' }}"
+    aws_and_pulumi_steps_read_the_stack_config(job, "${{ inputs.stack }}")
+    (aws,) = step_using(job, "aws-actions/configure-aws-credentials")
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    assert_rollback_is_recorded_in_git(job)
+
+
+def test_a_rollback_job_that_does_not_commit_fails_the_check():
+    (job,) = load("rollback.yml")["jobs"].values()
+    without = copy.deepcopy(job)
+    for step in steps(without):
+        step["run"] = step.get("run", "").replace(" --commit", "")
+    with pytest.raises(AssertionError, match="the pin would not be committed"):
+        assert_rollback_is_recorded_in_git(without)
 
 
 # --------------------------------------------------------------------------- pull requests
