@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= prod
 
-.PHONY: help setup plan plan-json cost test lint app-build docs clean \
+.PHONY: help setup plan plan-json cost test lint app-build docs clean bench-policies mutate \
 	preflight migrate deploy status logs rollback destroy
 
 help:
@@ -13,6 +13,8 @@ help:
 	@echo "make plan-json [STACK=...]       the same as JSON"
 	@echo "make test                        lint + all tests"
 	@echo "make docs                        regenerate the README's generated tables"
+	@echo "make bench-policies              time the policy pack at 500, 1,000 and 5,000 resources (gRPC)"
+	@echo "make mutate                      mutation testing of policies/ and infra/config.py (slow)"
 	@echo "make preflight|migrate|deploy|status|logs|rollback|destroy STACK=...   operations (AWS + Pulumi CLI)"
 
 # The virtualenv is the one Pulumi.yaml names, so `pulumi up` and these targets share it.
@@ -54,6 +56,10 @@ lint: $(VENV)/.installed
 
 test: setup lint
 	$(PY) -m pytest
+
+# The policy pack over 500, 1,000 and 5,000 resources through gRPC, as the CLI drives it (not part of `make test`).
+bench-policies: $(VENV)/.installed
+	$(PY) -m bench.policies
 
 docs: $(VENV)/.installed
 	$(PY) -m offline.docs --write README.md
