@@ -16,8 +16,10 @@ import re
 
 
 def name_words(name: str) -> list[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    spaced = name
+    if any(c.islower() for c in name):  # camelCase; an ALL_CAPS name (NEO4J_URL) is split only on separators
+        spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", spaced)
+        spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
     return [w.lower() for w in re.split(r"[\s_\-.:/]+", spaced) if w]
 
 

@@ -161,10 +161,11 @@ class ImageFiles(Files):
                     members.append(package)
         return members[:MAX_WORKSPACES]
 
-    def script(self, path: str, cwd: str | None) -> str | None:
+    def script(self, path: str, cwd: str | None, executed: bool) -> str | None:
         if "/" in path:
             return self.read(self._absolute(path, cwd))
-        for folder in self.path_dirs:  # a bare name is looked up on PATH, as exec does
+        folders = self.path_dirs if executed else [cwd or self.workdir, *self.path_dirs]
+        for folder in folders:
             text = self.read(posixpath.join(folder, path))
             if text is not None:
                 return text

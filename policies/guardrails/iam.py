@@ -59,7 +59,9 @@ def is_broad_resource(resource: str) -> bool:
     parts = resource.split(":", 5)
     if len(parts) < 6 or parts[0] != "arn":
         return False
-    region, account, name = parts[3], parts[4], parts[5]
+    service, region, account, name = parts[2], parts[3], parts[4], parts[5]
+    if service == "s3":  # bucket names have no resource-type prefix: bucket/* is one bucket's objects
+        return name in ("*", "*/*")
     scope_open = region in ("", "*") and account in ("", "*")
     return scope_open and re.fullmatch(r"([A-Za-z-]+[/:])?\*", name) is not None
 

@@ -105,7 +105,8 @@ def strip_version(spec: str) -> str:
 
 def program_name(word: str) -> str:
     """The program a word names: the package of a path into node_modules, else the file's base name."""
-    word = strip_version(word)
+    if re.fullmatch(r"(@[^/@\s]+/)?[^/@\s]+@[^/\s]*", word):
+        word = strip_version(word)  # a package spec with a version pin: prisma@6, @mikro-orm/cli@6
     if re.fullmatch(r"@[^/@\s]+/[^/@\s]+", word):
         return word  # a scoped package name (@mikro-orm/cli)
     parts = [p for p in word.split("/") if p and p != "."]
@@ -154,8 +155,9 @@ class Files:
     def workspaces(self, root: Package) -> list[Package]:
         return []
 
-    def script(self, path: str, cwd: str | None) -> str | None:
-        """A script file the command runs (a path inside the image, or a name looked up on PATH)."""
+    def script(self, path: str, cwd: str | None, executed: bool) -> str | None:
+        """A script file the command runs: a path inside the image (relative to ``cwd``), or a bare name, which
+        exec looks up on PATH only (``executed``) and a shell or ``source`` in ``cwd`` first, then on PATH."""
         return None
 
 
@@ -380,7 +382,7 @@ class _Analysis:
         if program in shells():
             return self.shell(argv, here, depth, cwd)
         if program in ("source", "."):
-            return len(argv) > 1 and self.script_file(argv[1], here, depth, cwd)
+            return len(argv) > 1 and self.script_file(argv[1], here, depth, cwd, executed=False)
         runner = runner_target(argv)
         if runner is not None:
             kind, rest = runner
@@ -403,7 +405,7 @@ class _Analysis:
         if tool:
             return self.found(f"{here} runs {tool} migrations")
         if not interpreted and ("/" in argv[0] or argv[0].endswith((".sh", ".bash"))):
-            return self.script_file(argv[0], here, depth, cwd)
+            return self.script_file(argv[0], here, depth, cwd, executed=True)
         return False
 
     def shell(self, argv: list[str], here: str, depth: int, cwd: str | None) -> bool:
@@ -413,16 +415,16 @@ class _Analysis:
         kind, value = target
         if kind == "inline":
             return self.script(value, here, depth, cwd)
-        return self.script_file(value, here, depth, cwd)
+        return self.script_file(value, here, depth, cwd, executed=False)
 
-    def script_file(self, path: str, here: str, depth: int, cwd: str | None) -> bool:
+    def script_file(self, path: str, here: str, depth: int, cwd: str | None, executed: bool) -> bool:
         if "$" in path:
             return False  # "$@" and friends: the arguments are checked where they come from
         key = ("file", path)
         if key in self.seen_scripts:
             return False
         self.seen_scripts.add(key)
-        text = self.files.script(path, cwd)
+        text = self.files.script(path, cwd, executed)
         if text is None:
             # Not copied from the build context: a binary or a script of the base image, or one a RUN
             # step wrote. The pack cannot see those; they are not reported.

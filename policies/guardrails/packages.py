@@ -197,14 +197,16 @@ def _yarn(words: list[str]) -> ScriptRequest | None:
     if not positional:
         return None  # bare `yarn` installs
     command = positional[0]
-    if command == "workspace" and len(positional) >= 3:
-        inner = _yarn(positional[2:])
+    if command == "workspace":
+        inner = _yarn(positional[2:]) if len(positional) >= 3 else None
         if inner is not None:
             inner.workspaces = [positional[1]]
             inner.directory = inner.directory or directory
         return inner
-    if command == "workspaces":
-        names = [w for w in positional[1:] if not w.startswith("-") and w not in ("foreach", "run")][:1]
+    if command == "workspaces":  # yarn 1: workspaces run <x>; yarn 2+: workspaces foreach [flags] run <x>
+        if "run" not in positional:
+            return None
+        names = [w for w in positional[positional.index("run") + 1:] if not w.startswith("-")][:1]
         return ScriptRequest("yarn", names, directory, [ALL]) if names else None
     if command == "run":
         name, flags, arguments = _named_script("yarn", positional[1:])
