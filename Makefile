@@ -61,6 +61,10 @@ test: setup lint
 bench-policies: $(VENV)/.installed
 	$(PY) -m bench.policies
 
+# Mutation testing of policies/ and infra/config.py (slow; see README "Mutation testing"). ARGS="--only guardrails/iam.py"
+mutate: $(VENV)/.installed
+	$(PY) -m mutation $(ARGS)
+
 docs: $(VENV)/.installed
 	$(PY) -m offline.docs --write README.md
 
