@@ -39,6 +39,7 @@ SOURCES = ["guardrails", "costing", "infra/config.py"]
 TESTS = [
     "tests/policies/test_units.py",
     "tests/policies/test_models.py",
+    "tests/policies/test_rules.py",
     "tests/policies/test_protocol.py::test_shared_conversion_answers_exactly_as_the_sdk",
     "tests/test_cost.py",
     "tests/cost",

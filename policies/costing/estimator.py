@@ -277,7 +277,7 @@ def _tracked_metrics(policy: CostResource) -> int:
     """Metrics each alarm of a target tracking policy watches: one, or those of its metric math."""
     configuration = policy.props.get("targetTrackingScalingPolicyConfiguration") or {}
     customized = configuration.get("customizedMetricSpecification") or {}
-    return max(1, len([m for m in customized.get("metrics") or [] if m.get("metricStat")]))
+    return max(1, len([m for m in customized.get("metrics") or [] if "metricStat" in m]))
 
 
 def _insights_mode(cluster: CostResource) -> str:

@@ -67,10 +67,9 @@ def container_start_problems(task, container: dict) -> list[tuple[str, str]]:
     """(field, message) for a container whose entryPoint/command runs migrations or cannot be checked."""
     files, cwd = _container_files(task, container)
     entry_point, command = container.get("entryPoint"), container.get("command")
-    candidates = []
-    if entry_point and command:
+    candidates = [(field, value) for field, value in (("entryPoint", entry_point), ("command", command)) if value]
+    if entry_point and command:  # what Docker runs: the entry point with the command as its arguments
         candidates.append(("entryPoint + command", list(entry_point) + list(command)))
-    candidates += [(field, value) for field, value in (("entryPoint", entry_point), ("command", command)) if value]
     for field, argv in candidates:
         problems = start_problems(list(argv), files, cwd, field)
         if problems:
