@@ -89,6 +89,8 @@ def image_build(props: Any, project: Project | None = None) -> ImageBuild:
         dockerfile = parse_dockerfile(dockerfile_path, args)
     except FileNotFoundError as error:
         raise ProjectFileError(f"the Dockerfile {dockerfile_path} does not exist") from error
+    except OSError as error:
+        raise ProjectFileError(f"the Dockerfile {dockerfile_path} cannot be read ({error.strerror})") from error
     except DockerfileError as error:
         raise ProjectFileError(f"the Dockerfile {dockerfile_path} cannot be used: {error}") from error
     try:
@@ -117,7 +119,10 @@ class ImageFiles(Files):
 
             def exists(relative: str) -> bool:
                 candidate = (context / relative).resolve()
-                return candidate.is_relative_to(context) and candidate.is_file()
+                try:
+                    return candidate.is_relative_to(context) and candidate.is_file()
+                except OSError:  # unreadable: as good as absent
+                    return False
 
             origins = self.build.dockerfile.origins(image_path, self.build.target, exists)
             self._cache[image_path] = (context / origins[0]).resolve() if origins else None

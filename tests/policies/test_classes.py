@@ -191,6 +191,8 @@ def test_dockerfile_with_any_name_and_package_json_copied_from_a_build_stage(stu
     ({"context": ".", "dockerfile": "no/such/Dockerfile"}, "does not exist"),
     ({"context": "..", "dockerfile": "Dockerfile"}, "outside the project"),
     ({"context": ".", "dockerfile": "/etc/hostname"}, "outside the project"),
+    ({"context": ".", "dockerfile": "."}, "is a directory, not a file"),
+    ({"context": ".", "dockerfile": "Pulumi.yaml"}, "it has no FROM instruction"),
 ])
 def test_unreadable_or_escaping_paths_are_violations_not_crashes(stub, build, expected):
     found = of(analyze(stub, R(IMAGE, "img", {"build": build})), "docker-no-migrations-at-start")
