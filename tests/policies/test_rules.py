@@ -646,3 +646,48 @@ def test_stack_resources_keep_parents_dependencies_and_property_dependencies():
         ._stack_resources(analyzer_pb2.AnalyzeStackRequest(resources=resources))
     assert b.parent is a and b.dependencies == [a] and b.property_dependencies == {"p": [a]}
     assert a.parent is None and a.dependencies == [] and a.property_dependencies == {}
+
+
+# ----------------------------------------------------------------------------- IAM through the policy
+
+
+def test_iam_wildcard_resource_actions_from_config():
+    from guardrails import iam
+
+    props = {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets",
+                                                  "Resource": "*"}]})}
+    (message,) = resource_violations(iam.least_privilege, iam.ROLE_POLICY, props)
+    assert message == "statement 0 allows ['s3:ListAllMyBuckets'] on Resource '*'. Name the exact actions and " \
+                      "resource ARNs."
+    assert resource_violations(iam.least_privilege, iam.ROLE_POLICY, props,
+                               {"wildcardResourceActions": ["s3:ListAllMyBuckets"]}) == []
+
+
+@pytest.mark.parametrize("resource_type", ["aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy",
+                                           "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"])
+def test_iam_documents_of_every_policy_resource(resource_type):
+    from guardrails import iam
+
+    props = {"policy": json.dumps({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:x"}})}
+    assert resource_violations(iam.least_privilege, resource_type, props) == [
+        "statement 0 allows the wildcard action '*'. Name the exact actions and resource ARNs."]
+
+
+@pytest.mark.parametrize(("resource_type", "props"), [
+    ("aws:iam/role:Role", {"managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}),
+    ("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+     {"policyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}),
+    ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    ("aws:iam/policyAttachment:PolicyAttachment", {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    ("aws:iam/userPolicyAttachment:UserPolicyAttachment", {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    ("aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+     {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+])
+def test_broad_managed_policies_by_every_attachment(resource_type, props):
+    from guardrails import iam
+
+    assert resource_violations(iam.least_privilege, resource_type, props) == [
+        "Attaches the AWS-managed policy AdministratorAccess, which grants far more than a service needs. Write a "
+        "policy with the exact actions and resource ARNs instead."]
+    assert resource_violations(iam.least_privilege, resource_type, {}) == []
+    assert resource_violations(iam.least_privilege, "aws:s3/bucket:Bucket", props) == []
