@@ -134,6 +134,19 @@ def short_urn(urn: str) -> str:
     return urn.split("::")[-1]
 
 
+class ForTypes:
+    """A resource check that runs only for the given resource types (a class, not a closure, so that its
+    behaviour is code run at validation time, where mutation testing can reach it)."""
+
+    def __init__(self, types: frozenset[str], check: Callable[[Any, Callable], None]):
+        self.types = types
+        self.check = check
+
+    def __call__(self, args, report_violation) -> None:
+        if args.resource_type in self.types:
+            self.check(args, report_violation)
+
+
 def resource_policy(
     name: str,
     description: str,
@@ -146,17 +159,12 @@ def resource_policy(
 ) -> ResourceValidationPolicy:
     """A resource policy whose check runs only for the given resource types."""
     wanted = frozenset(types)
-
-    def validate(args, report_violation):
-        if args.resource_type in wanted:
-            check(args, report_violation)
-
     policy = ResourceValidationPolicy(
         name=name,
         description=description,
         enforcement_level=level,
         severity=severity,
-        validate=validate,
+        validate=ForTypes(wanted, check),
         config_schema=config_schema,
     )
     policy.resource_types = wanted  # lets the analyzer skip resources the policy never looks at

@@ -101,10 +101,9 @@ def broad_managed_policy(arn: str) -> str | None:
         return None
     path, name = match.group(1) or "", match.group(2)
     broad = (
-        name in {"AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "SecretsManagerReadWrite",
-                 "ReadOnlyAccess", "AWSCodeCommitPowerUser", "AmazonEC2ContainerRegistryPowerUser"}
-        or name.endswith(("FullAccess", "ReadWrite", "PowerUser", "PowerUserAccess"))
-        or "AdministratorAccess" in name
+        name == "ReadOnlyAccess"  # read access to every service's data
+        or name.endswith(("FullAccess", "ReadWrite", "PowerUser", "PowerUserAccess"))  # IAMFullAccess, ...
+        or "AdministratorAccess" in name  # AdministratorAccess, AdministratorAccess-Amplify, ...
         or (path == "job-function" and name.endswith("Administrator"))
     )
     return name if broad else None

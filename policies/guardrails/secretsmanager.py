@@ -100,6 +100,7 @@ class _Secrets:
         return next((s for s in self.secrets if _names_secret(reference, s.props.get("name"))), None)
 
     def is_parameter(self, reference: str) -> bool:
+        """A parameter of the stack, named by ARN or by name (``arn:...:parameter/x`` names ``/x``)."""
         return reference in self.parameters or reference.split(":parameter", 1)[-1] in self.parameters
 
 
@@ -160,17 +161,29 @@ referenced_secrets_have_values = stack_policy(
 )
 
 
-def _recovery_window(minimum: int):
-    def check(args, report_violation):
-        days = number(args.props.get("recoveryWindowInDays"))
-        days = 30 if days is None else days  # the provider's default
-        wanted = config_value(args, "minimumDays", minimum)
-        if days == 0:
-            report_violation("recoveryWindowInDays is 0: a deleted secret is gone immediately. "
-                             f"Use at least {wanted} days (30 recommended).")
-        elif days < wanted:
-            report_violation(f"recoveryWindowInDays is {days:g}; use at least {wanted} days.")
-    return check
+def recovery_window_problem(days: float | None, wanted: int) -> str | None:
+    """The message for a recovery window shorter than ``wanted`` days (None: the provider's default, 30)."""
+    days = 30 if days is None else days
+    if days == 0:
+        return (f"recoveryWindowInDays is 0: a deleted secret is gone immediately. Use at least {wanted} days "
+                "(30 recommended).")
+    if days < wanted:
+        return f"recoveryWindowInDays is {days:g}; use at least {wanted} days."
+    return None
+
+
+def _minimum_window(args, report_violation):
+    problem = recovery_window_problem(number(args.props.get("recoveryWindowInDays")),
+                                      config_value(args, "minimumDays", 7))
+    if problem:
+        report_violation(problem)
+
+
+def _recommended_window(args, report_violation):
+    problem = recovery_window_problem(number(args.props.get("recoveryWindowInDays")),
+                                      config_value(args, "minimumDays", 30))
+    if problem:
+        report_violation(problem)
 
 
 recovery_window_minimum = resource_policy(
@@ -178,7 +191,7 @@ recovery_window_minimum = resource_policy(
     "Secrets keep a recovery window of at least 7 days so an accidental delete or destroy can be undone "
     "(restore-secret). Fix: recovery_window_in_days >= 7.",
     [SECRET],
-    _recovery_window(7),
+    _minimum_window,
     config_schema=PolicyConfigSchema(properties={"minimumDays": {"type": "integer", "default": 7, "minimum": 7}}),
 )
 
@@ -186,7 +199,7 @@ recovery_window_recommended = resource_policy(
     "secret-recovery-window-recommended",
     "Secrets keep the 30-day recovery window the deployment notes rely on. Fix: recovery_window_in_days = 30.",
     [SECRET],
-    _recovery_window(30),
+    _recommended_window,
     level=EnforcementLevel.ADVISORY,
     severity=Severity.LOW,
     config_schema=PolicyConfigSchema(properties={"minimumDays": {"type": "integer", "default": 30}}),

@@ -1012,3 +1012,56 @@ def test_documents_of_any_shape():
     assert iam.statement_problems({"Statement": ["x", 3]}, []) == []
     assert iam.statement_problems({}, []) == []
     assert iam._as_list(None) == [] and iam._as_list("a") == ["a"] and iam._as_list(("a",)) == ["a"]
+
+
+# ----------------------------------------------------------------------------- script lists and selectors
+
+
+@pytest.mark.parametrize(("argv", "scripts", "found"), [
+    (["run-s", "db:*"], {"db:up": "prisma db push", "dbx": "x"}, "'db:up'"),
+    (["run-s", "db:*"], {"db:a:b": "prisma db push"}, None),  # * does not cross a colon
+    (["run-s", "db:**"], {"db:a:b": "prisma db push"}, "'db:a:b'"),
+    (["run-p", "--race", "start"], {"start": "prisma db push"}, "'start'"),
+    (["npm-run-all", "-s", "a", "b"], {"a": "node x", "b": "knex migrate:latest"}, "'b'"),
+    (["npm-run-all2", "a"], {"a": "knex migrate:latest"}, "'a'"),
+    (["run-s", "missing"], {}, None),
+    (["concurrently", "pnpm:go"], {"go": "prisma db push"}, "'go'"),
+    (["concurrently", "bun:go"], {"go": "prisma db push"}, "'go'"),
+    (["concurrently", "npm:go", "-n", "x"], {"go": "node x"}, None),
+])
+def test_script_lists(argv, scripts, found):
+    verdict = analyse(argv, FakeFiles({"/app/package.json": pkg(**scripts)}))
+    assert (verdict.migration is None) if found is None else (found in verdict.migration), verdict.migration
+
+
+def test_script_lists_without_package_json_run_the_names():
+    assert "judged by the script's name" in find_migration(["run-s", "migrate"])
+    assert find_migration(["run-s", "build"]) is None
+
+
+def test_workspaces_run_only_the_selected_members():
+    files = FakeFiles({
+        "/app/package.json": json.dumps({"workspaces": ["p/*"]}),
+        "/app/p/api/package.json": json.dumps({"name": "api", "scripts": {"start": "node x"}}),
+        "/app/p/db/package.json": json.dumps({"name": "db", "scripts": {"start": "prisma db push"}}),
+    })
+    assert analyse(["npm", "run", "-w", "api", "start"], files).migration is None
+    assert "'start'" in analyse(["npm", "run", "-w", "db", "start"], files).migration
+    assert "'start'" in analyse(["yarn", "workspace", "db", "start"], files).migration
+    assert "'start'" in analyse(["pnpm", "-r", "start"], files).migration
+    assert analyse(["npm", "start", "-w", "api"], files).migration is None  # no node server.js in a workspace
+
+
+def test_scripts_run_in_their_packages_directory():
+    files = FakeFiles({"/app/package.json": pkg(start="sh run.sh"), "/app/run.sh": "prisma db push",
+                       "/srv/package.json": pkg(start="sh run.sh")})
+    assert "Prisma" in analyse(["npm", "start"], files).migration
+    assert analyse(["npm", "--prefix", "/srv", "start"], files).migration is None  # /srv/run.sh does not exist
+
+
+def test_script_files_with_a_shell_shebang_are_read():
+    for shebang in ("#!/bin/sh", "#!/bin/bash", "#!/usr/bin/env bash", "#!/bin/ash -e"):
+        files = FakeFiles({"/app/s": f"{shebang}\nprisma db push\n"})
+        assert analyse(["/app/s"], files).migration, shebang
+    assert analyse(["/app/s"], FakeFiles({"/app/s": "#!/usr/bin/env python3\nprisma db push\n"})).migration is None
+    assert analyse(["/app/s"], FakeFiles({"/app/s": "\n\n  #!/bin/sh\nprisma db push\n"})).migration

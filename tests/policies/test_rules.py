@@ -691,3 +691,136 @@ def test_broad_managed_policies_by_every_attachment(resource_type, props):
         "policy with the exact actions and resource ARNs instead."]
     assert resource_violations(iam.least_privilege, resource_type, {}) == []
     assert resource_violations(iam.least_privilege, "aws:s3/bucket:Bucket", props) == []
+
+
+# ----------------------------------------------------------------------------- policy factories
+
+
+def test_policy_factories_keep_every_setting():
+    from pulumi_policy import PolicyConfigSchema, Severity
+
+    def check(args, report):
+        report("x")
+
+    schema = PolicyConfigSchema(properties={"a": {"type": "integer"}})
+    stack = common.stack_policy("s", "desc", check, level=EnforcementLevel.ADVISORY, severity=Severity.LOW,
+                                config_schema=schema)
+    assert (stack.name, stack.description, stack.enforcement_level, stack.severity, stack.config_schema) == (
+        "s", "desc", EnforcementLevel.ADVISORY, Severity.LOW, schema)
+    assert stack_violations(stack, []) == ["x"]
+    default = common.stack_policy("s", "desc", check)
+    assert (default.enforcement_level, default.severity, default.config_schema) == (
+        EnforcementLevel.MANDATORY, Severity.HIGH, None)
+    resource = common.resource_policy("r", "desc", ["t"], check, level=EnforcementLevel.ADVISORY,
+                                      severity=Severity.LOW, config_schema=schema)
+    assert (resource.name, resource.description, resource.enforcement_level, resource.severity,
+            resource.config_schema) == ("r", "desc", EnforcementLevel.ADVISORY, Severity.LOW, schema)
+    assert resource_violations(resource, "t", {}) == ["x"] and resource_violations(resource, "u", {}) == []
+    plain = common.resource_policy("r", "desc", ["t"], check)
+    assert (plain.enforcement_level, plain.severity, plain.config_schema) == (
+        EnforcementLevel.MANDATORY, Severity.HIGH, None)
+
+
+@pytest.mark.parametrize(("days", "wanted", "message"), [
+    (None, 7, None), (30, 30, None), (7, 7, None), (6, 7, "recoveryWindowInDays is 6; use at least 7 days."),
+    (0, 7, "recoveryWindowInDays is 0: a deleted secret is gone immediately. Use at least 7 days (30 recommended)."),
+    (None, 31, "recoveryWindowInDays is 30; use at least 31 days."),
+])
+def test_recovery_window_problem(days, wanted, message):
+    assert secretsmanager.recovery_window_problem(days, wanted) == message
+
+
+# ----------------------------------------------------------------------------- image files
+
+
+@pytest.fixture
+def built(tmp_path, monkeypatch):
+    """An image built from a project: a workspace monorepo, scripts on PATH, a build stage."""
+    (tmp_path / "Pulumi.yaml").write_text("name: demo\n")
+    monkeypatch.setenv("PULUMI_PROJECT_DIR", str(tmp_path))
+    files = {
+        "app/package.json": json.dumps({"name": "root", "workspaces": ["packages/*", "tools/cli"]}),
+        "app/packages/api/package.json": json.dumps({"name": "@acme/api", "scripts": {"start": "node a"}}),
+        "app/packages/web/package.json": json.dumps({"name": "@acme/web", "scripts": {"start": "node w"}}),
+        "app/packages/empty/readme": "no package.json here",
+        "app/packages/node_modules/package.json": json.dumps({"name": "dep"}),
+        "app/tools/cli/package.json": "{ not json",
+        "app/bin/boot.sh": "prisma db push\n",
+        "app/scripts/local.sh": "echo local\n",
+        "Dockerfile": "FROM node AS base\nENV PATH=/opt/bin:$PATH\nWORKDIR /srv\nCOPY . .\n"
+                      "COPY bin/ /opt/bin/\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return docker.image_build({"build": {"context": "app", "dockerfile": "Dockerfile"}})
+
+
+def test_image_files_read_packages_and_workspaces(built):
+    files = built.files()
+    root = files.package(None, None)
+    assert (root.directory, root.name) == ("/srv", "root")
+    assert [p.name for p in files.workspaces(root)] == ["@acme/api", "@acme/web"]
+    assert [p.directory for p in files.workspaces(root)] == ["/srv/packages/api", "/srv/packages/web"]
+    assert files.package("packages/api", None).name == "@acme/api"
+    assert files.package("/srv/packages/web", "/elsewhere").name == "@acme/web"
+    assert files.package("tools/cli", None) is None  # invalid JSON: treated as unreadable
+    assert files.package("missing", None) is None
+    assert files.workspaces(bare_package("/nowhere")) == []
+
+
+def bare_package(directory):
+    from guardrails.packages import Package
+
+    return Package(directory, None, {}, ["*"])
+
+
+def test_image_files_find_scripts_by_path_on_path_and_in_the_working_directory(built):
+    files = built.files()
+    assert files.script("boot.sh", None, executed=True) == "prisma db push\n"  # /opt/bin is on PATH
+    assert files.script("/opt/bin/boot.sh", None, executed=True) == "prisma db push\n"
+    assert files.script("scripts/local.sh", None, executed=True) == "echo local\n"  # relative to WORKDIR /srv
+    assert files.script("local.sh", "/srv/scripts", executed=False) == "echo local\n"
+    assert files.script("local.sh", "/srv/scripts", executed=True) is None  # exec looks on PATH only
+    assert files.script("nope.sh", None, executed=False) is None
+    assert files.read("/srv/bin/boot.sh") == "prisma db push\n" and files.read("/etc/passwd") is None
+    assert files.workdir == "/srv" and "/opt/bin" in files.path_dirs
+    assert docker.ImageFiles(built, workdir="/w").workdir == "/w"
+
+
+def test_image_build_messages(tmp_path, monkeypatch):
+    (tmp_path / "Pulumi.yaml").write_text("name: demo\n")
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM node AS a\nCMD x\n")
+    monkeypatch.setenv("PULUMI_PROJECT_DIR", str(tmp_path))
+    assert docker.image_build({"build": "ctx"}).dockerfile_path == tmp_path / "ctx" / "Dockerfile"
+    assert docker.image_build({"build": {"context": "ctx", "target": "a"}}).target.name == "a"
+    assert docker.image_build({"build": {"context": "ctx", "args": {"X": 1}}}).start.cmd == ["/bin/sh", "-c", "x"]
+    with pytest.raises(docker.ProjectFileError, match=r"the build context .*/nope is not a directory"):
+        docker.image_build({"build": {"context": "nope"}})
+    with pytest.raises(docker.ProjectFileError, match=r"cannot be used: the build target 'b' is not a stage"):
+        docker.image_build({"build": {"context": "ctx", "target": "b"}})
+    (tmp_path / "big").write_text("x" * (docker.MAX_FILE_BYTES + 1))
+    with pytest.raises(docker.ProjectFileError, match=r"the Dockerfile .*big is larger than 1000000 bytes"):
+        docker.image_build({"build": {"context": "ctx", "dockerfile": "big"}})
+    monkeypatch.setenv("PULUMI_PROJECT_DIR", str(tmp_path / "ctx"))
+    with pytest.raises(docker.ProjectFileError, match="cannot read the Dockerfile: PULUMI_PROJECT_DIR="):
+        docker.image_build({"build": {"context": "."}})
+
+
+def test_dockerfile_parses_are_shared(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM a\n")
+    first = docker.parse_dockerfile(path, {})
+    assert docker.parse_dockerfile(path, {}) is first
+    assert docker.parse_dockerfile(path, {"A": "1"}) is not first
+    path.write_text("FROM bb\n")
+    assert docker.parse_dockerfile(path, {}).stages[0].base == "bb"
+
+
+def test_start_problems_messages():
+    from guardrails.migrations import NO_FILES
+
+    assert docker.start_problems(["node", "x"], NO_FILES, None, "CMD") == []
+    assert docker.start_problems(["prisma", "db", "push"], NO_FILES, None, "CMD") == [
+        "CMD runs database migrations at container start: `prisma db push` runs Prisma migrations."]
