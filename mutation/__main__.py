@@ -44,6 +44,7 @@ TESTS = [
     "tests/test_cost.py",
     "tests/cost",
     "tests/test_config.py",
+    "tests/ops/test_policy_external_secrets.py",
 ]
 KILLED = {1, 3}
 STATUS = {0: "survived", 33: "no tests", 5: "no tests", 36: "timeout", 34: "skipped", None: "not checked"}

@@ -10,6 +10,8 @@ import pytest
 from botocore.stub import Stubber
 
 from offline.cost import estimate_planned, live_prices, main, price_from_product
+
+from costing.live import _usage_type as live_usage_type  # isort: skip
 from offline.rollout import AWS_DEFAULTS, Rollout, rollout_of
 from offline.runtime import evaluate_stack
 
@@ -184,8 +186,20 @@ def test_live_prices_read_the_pricing_api_for_any_region():
 def test_price_document_without_usd_is_an_error():
     document = json.loads(pricing_document("X", "1"))
     document["terms"]["OnDemand"] = {}
-    with pytest.raises(ValueError, match="no OnDemand USD price"):
+    with pytest.raises(ValueError, match="no OnDemand USD price in X"):
         price_from_product(json.dumps(document))
+
+
+def test_the_first_price_tier_is_the_price():
+    document = json.loads(pricing_document("NAT", "0.045"))
+    dimensions = document["terms"]["OnDemand"]["SKU1.T"]["priceDimensions"]
+    dimensions["SKU1.T.D"]["beginRange"] = "10240"
+    dimensions["SKU1.T.D0"] = {"unit": "GB", "pricePerUnit": {"USD": "0.0"}, "beginRange": "0"}  # a free first tier
+    assert price_from_product(json.dumps(document)) == 0.0
+    del dimensions["SKU1.T.D0"]["beginRange"]  # a single-range price has no beginRange at all
+    del dimensions["SKU1.T.D"]
+    assert price_from_product(json.dumps(document)) == 0.0
+    assert live_usage_type(json.dumps({"product": {}})) == "" and live_usage_type("{}") == ""
 
 
 def test_rollout_formula_on_aws_defaults():

@@ -26,13 +26,14 @@ LIVE_PRICE_QUERIES: list[tuple[str, str, str, tuple[str, ...]]] = [
 
 
 def price_from_product(document: str) -> float:
-    """The USD unit price of a Pricing API ``PriceList`` entry (its first OnDemand dimension)."""
+    """The USD unit price of a Pricing API ``PriceList`` entry: its first tier (the dimension whose range begins
+    at 0; a price with one dimension has only that one)."""
     product = json.loads(document)
-    for term in product["terms"]["OnDemand"].values():
-        for dimension in term["priceDimensions"].values():
-            if float(dimension["pricePerUnit"]["USD"]) > 0 or dimension.get("beginRange") == "0":
-                return float(dimension["pricePerUnit"]["USD"])
-    raise ValueError(f"no OnDemand USD price in {product.get('product', {}).get('sku')}")
+    dimensions = [d for term in product["terms"]["OnDemand"].values() for d in term["priceDimensions"].values()]
+    first_tier = [d for d in dimensions if d.get("beginRange", "0") == "0"]
+    if not first_tier:
+        raise ValueError(f"no OnDemand USD price in {product.get('product', {}).get('sku')}")
+    return float(first_tier[0]["pricePerUnit"]["USD"])
 
 
 def _usage_type(document: str) -> str:

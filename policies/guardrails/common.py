@@ -105,9 +105,9 @@ def stack_index(resources: Iterable[PolicyResource]) -> StackIndex:
 def task_definition_family(reference: str) -> str:
     """The family a service's ``taskDefinition`` names: an ARN, ``family:revision`` or ``family``."""
     reference = reference.strip()
-    if reference.startswith("arn:") and ":task-definition/" in reference:
-        reference = reference.split(":task-definition/", 1)[1]
-    return reference.split(":", 1)[0]
+    if reference.startswith("arn:"):
+        reference = reference.partition(":task-definition/")[2] or reference
+    return reference.partition(":")[0]
 
 
 def service_task_definitions(service: PolicyResource, resources: Iterable[PolicyResource]) -> list[PolicyResource]:

@@ -455,14 +455,11 @@ class _Analysis:
                 self.verdict.unverified.append(f"{here}: no workspace matches {request.workspaces}")
         for package in packages:
             names = scripts_to_run(request, package)
-            if not names:
-                if request.missing_runs and not request.workspaces:
-                    if self.command(request.missing_runs, here, depth + 1, package.directory):
-                        return True
-                elif request.bin_fallback and self.command(request.names + request.arguments, here, depth + 1,
-                                                           package.directory):
-                    return True
-                continue
+            # No such script: `npm start` runs `node server.js` (never a migration command); yarn, pnpm and bun
+            # run a binary of that name.
+            if not names and request.bin_fallback and self.command(request.names + request.arguments, here, depth + 1,
+                                                                   package.directory):
+                return True
             for name in names:
                 key = (package.directory, name)
                 if key in self.seen_scripts:

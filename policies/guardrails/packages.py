@@ -25,7 +25,6 @@ class ScriptRequest:
     names: list[str]  # scripts to run, in order (before hooks)
     directory: str | None = None  # --prefix / --cwd / --dir / -C
     workspaces: list[str] = field(default_factory=list)  # selectors; [ALL] for every workspace
-    missing_runs: list[str] | None = None  # what runs when the package has no such script (npm start)
     bin_fallback: bool = False  # yarn/pnpm/bun run a binary of that name when there is no script
     arguments: list[str] = field(default_factory=list)
 
@@ -165,9 +164,7 @@ def _npm(words: list[str]) -> ScriptRequest | None:
         return ScriptRequest("npm", [name], directory, workspaces, arguments=_arguments(rest[rest.index(name) + 1:]))
     if command in ("start", "stop", "test", "t", "tst", "restart"):
         name = "test" if command in ("t", "tst") else command
-        return ScriptRequest("npm", [name], directory, workspaces,
-                             missing_runs=["node", "server.js"] if name == "start" else None,
-                             arguments=_arguments(rest))
+        return ScriptRequest("npm", [name], directory, workspaces, arguments=_arguments(rest))
     return None
 
 
@@ -206,8 +203,9 @@ def _yarn(words: list[str]) -> ScriptRequest | None:
     if command == "workspaces":  # yarn 1: workspaces run <x>; yarn 2+: workspaces foreach [flags] run <x>
         if "run" not in positional:
             return None
-        names = [w for w in positional[positional.index("run") + 1:] if not w.startswith("-")][:1]
-        return ScriptRequest("yarn", names, directory, [ALL]) if names else None
+        name, _flags, arguments = _named_script("yarn", positional[positional.index("run") + 1:])
+        return ScriptRequest("yarn", [name], directory, [ALL], bin_fallback=True, arguments=arguments) if name \
+            else None
     if command == "run":
         name, flags, arguments = _named_script("yarn", positional[1:])
         if name is None:
@@ -239,9 +237,7 @@ def _pnpm(words: list[str]) -> ScriptRequest | None:
                              arguments=arguments)
     if command in ("start", "test", "t", "restart", "stop"):
         name = "test" if command == "t" else command
-        return ScriptRequest("pnpm", [name], directory, workspaces,
-                             missing_runs=["node", "server.js"] if name == "start" else None,
-                             arguments=_arguments(positional[1:]))
+        return ScriptRequest("pnpm", [name], directory, workspaces, arguments=_arguments(positional[1:]))
     if command in _builtin("pnpm"):
         return None
     return ScriptRequest("pnpm", [command], directory, workspaces, bin_fallback=True,

@@ -418,8 +418,8 @@ def test_interpreter_target(argv, target):
     ("yarn", ["run", "--cwd", "d", "boot"], ["boot"], "d", [], True, []),
     ("yarn", ["--cwd", "d", "boot"], ["boot"], "d", [], True, []),
     ("yarn", ["workspace", "api", "start"], ["start"], None, ["api"], True, []),
-    ("yarn", ["workspaces", "foreach", "run", "build"], ["build"], None, ["*"], False, []),
-    ("yarn", ["workspaces", "run", "build"], ["build"], None, ["*"], False, []),
+    ("yarn", ["workspaces", "foreach", "run", "build"], ["build"], None, ["*"], True, []),
+    ("yarn", ["workspaces", "run", "build", "x"], ["build"], None, ["*"], True, ["x"]),
     ("pnpm", ["run", "x"], ["x"], None, [], False, []),
     ("pnpm", ["run-script", "x"], ["x"], None, [], False, []),
     ("pnpm", ["run", "--filter", "api", "x"], ["x"], None, ["api"], False, []),
@@ -455,11 +455,31 @@ def test_script_request(manager, words, names, directory, workspaces, bin_fallba
     assert request.manager == manager
 
 
-def test_start_without_a_script_runs_server_js():
-    assert packages.script_request("npm", ["start"]).missing_runs == ["node", "server.js"]
-    assert packages.script_request("pnpm", ["start"]).missing_runs == ["node", "server.js"]
-    assert packages.script_request("npm", ["test"]).missing_runs is None
-    assert packages.script_request("pnpm", ["test"]).missing_runs is None
+def test_start_without_a_script_runs_no_migration():
+    # npm and pnpm run `node server.js` then: never a migration command.
+    files = FakeFiles({"/app/package.json": pkg(), "/app/server.js": "prisma db push"})
+    assert analyse(["npm", "start"], files).migration is None
+    assert not packages.script_request("npm", ["start"]).bin_fallback
+
+
+def test_a_binary_run_through_the_package_manager_names_the_trail():
+    files = FakeFiles({"/app/package.json": pkg(start="node x")})
+    assert analyse(["yarn", "prisma", "migrate", "deploy"], files).migration == (
+        "`yarn prisma migrate deploy` -> `prisma migrate deploy` runs Prisma migrations")
+    assert analyse(["yarn", "prisma", "migrate", "deploy"], FakeFiles({})).migration == (
+        "`yarn prisma migrate deploy` -> `prisma migrate deploy` runs Prisma migrations")
+    assert analyse(["npm", "run", "go"], FakeFiles({"/app/package.json": pkg(go="prisma db push")})).migration == (
+        "`npm run go` -> script 'go' (`prisma db push`) -> `prisma db push` runs Prisma migrations")
+
+
+def test_every_selected_workspace_is_checked():
+    files = FakeFiles({
+        "/app/package.json": json.dumps({"workspaces": ["p/*"]}),
+        "/app/p/a/package.json": json.dumps({"name": "a", "scripts": {"build": "tsc"}}),
+        "/app/p/b/package.json": json.dumps({"name": "b", "scripts": {"start": "prisma db push"}}),
+    })
+    assert "'start'" in analyse(["npm", "start", "-ws"], files).migration
+    assert "Prisma" in analyse(["yarn", "workspaces", "run", "prisma", "db", "push"], files).migration
 
 
 @pytest.mark.parametrize(("manager", "words"), [
