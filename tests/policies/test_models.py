@@ -1085,3 +1085,21 @@ def test_script_files_with_a_shell_shebang_are_read():
         assert analyse(["/app/s"], files).migration, shebang
     assert analyse(["/app/s"], FakeFiles({"/app/s": "#!/usr/bin/env python3\nprisma db push\n"})).migration is None
     assert analyse(["/app/s"], FakeFiles({"/app/s": "\n\n  #!/bin/sh\nprisma db push\n"})).migration
+
+
+@pytest.mark.parametrize(("dockerfile", "path", "existing", "origins"), [
+    ("FROM n\nWORKDIR /app\nCOPY entry.sh .\n", "/app/entry.sh", {"entry.sh"}, ["entry.sh"]),
+    ("FROM n\nWORKDIR /app\nCOPY entry.sh ./\n", "/app/entry.sh", {"entry.sh"}, ["entry.sh"]),
+    ("FROM n\nCOPY entry.sh /bin/entry\n", "/bin/entry", {"entry.sh"}, ["entry.sh"]),
+    ("FROM n\nCOPY XFILE /opt\n", "/opt", {"XFILE"}, ["XFILE"]),  # a single file copied to a new name
+    ("FROM node:22 AS deps\nCOPY --from=node:22 /usr/bin/x /x\n", "/x", {"usr/bin/x"}, []),  # external image
+    ("FROM n AS a\nWORKDIR /w\nCOPY x.sh /src/x.sh\nFROM n\nCOPY --from=a src/x.sh /x.sh\n", "/x.sh", {"x.sh"},
+     ["x.sh"]),  # a relative --from source is relative to the stage's root
+    ("FROM n\nADD https://host/a.sh /a.sh\n", "/a.sh", {"a.sh", "https:/host/a.sh"}, []),
+    ("FROM n\nCOPY --link --chmod=755 a.sh /a.sh\n", "/a.sh", {"a.sh"}, ["a.sh"]),
+    ("FROM n\nCOPY ./dir/ /opt/dir/\n", "/opt/dir/s.sh", {"dir/s.sh"}, ["dir/s.sh"]),
+    ("FROM n\nCOPY / /root-copy\n", "/root-copy/a", {"a"}, ["a"]),
+])
+def test_origins_edge_cases(dockerfile, path, existing, origins):
+    model = Dockerfile(dockerfile)
+    assert model.origins(path, model.target(None), lambda p: p in existing) == origins
