@@ -16,7 +16,7 @@ export UV_PYTHON ?= $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup venv test-env lock plan plan-json cost bootstrap-plan test lint app-build docs clean migrate-check \
+.PHONY: help setup venv test-env lock plan plan-json cost bootstrap-plan test lint app-build docs clean migrate-check bench-policies mutate \
 	preflight migrate deploy status logs rollback destroy
 
 help:
@@ -26,6 +26,8 @@ help:
 	@echo "make test                        lint (ruff, actionlint, zizmor) + all tests"
 	@echo "make lock                        re-lock uv.lock and policies/uv.lock after editing a pyproject.toml"
 	@echo "make docs                        regenerate the README's generated tables"
+	@echo "make bench-policies              time the policy pack at 500, 1,000 and 5,000 resources (gRPC)"
+	@echo "make mutate                      mutation testing of policies/ and infra/config.py (slow)"
 	@echo "make preflight|migrate|deploy|status|logs|rollback|destroy STACK=...   operations (AWS + Pulumi CLI)"
 	@echo "make migrate-check DATABASE_URL=postgresql://...   schema.prisma vs prisma/migrations (scratch db)"
 
@@ -109,6 +111,14 @@ PYTEST_ARGS ?=
 
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The policy pack over 500, 1,000 and 5,000 resources through gRPC, as the CLI drives it (not part of `make test`).
+bench-policies: venv
+	$(PY) -m bench.policies
+
+# Mutation testing of policies/ and infra/config.py (slow; see README "Mutation testing"). ARGS="--only guardrails/iam.py"
+mutate: test-env
+	$(PY) -m mutation $(ARGS)
 
 docs: venv
 	$(PY) -m offline.docs --write README.md

@@ -19,21 +19,7 @@ from offline.runtime import PROJECT_DIR, PlannedStack, evaluate_stack
 sys.path.insert(0, str(PROJECT_DIR / "policies"))
 
 from costing.estimator import Assumptions, CostResource, Estimate, estimate, format_estimate, load_prices  # noqa: E402
-
-_ALB = "Load Balancer-Application"
-# (service code, price path in prices.json, Pricing API filters) for --live-prices.
-LIVE_PRICE_QUERIES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
-    ("AmazonECS", ("fargate", "x86_64", "onDemand", "vcpuHour"), {"usagetype": "{code}-Fargate-vCPU-Hours:perCPU"}),
-    ("AmazonECS", ("fargate", "x86_64", "onDemand", "gbHour"), {"usagetype": "{code}-Fargate-GB-Hours"}),
-    ("AmazonECS", ("fargate", "arm64", "onDemand", "vcpuHour"), {"usagetype": "{code}-Fargate-ARM-vCPU-Hours:perCPU"}),
-    ("AmazonECS", ("fargate", "arm64", "onDemand", "gbHour"), {"usagetype": "{code}-Fargate-ARM-GB-Hours"}),
-    ("AmazonEC2", ("nat", "hour"), {"usagetype": "{code}-NatGateway-Hours"}),
-    ("AmazonEC2", ("nat", "gb"), {"usagetype": "{code}-NatGateway-Bytes"}),
-    ("AWSELB", ("alb", "hour"), {"usagetype": "{code}-LoadBalancerUsage", "productFamily": _ALB}),
-    ("AWSELB", ("alb", "lcuHour"), {"usagetype": "{code}-LCUUsage", "productFamily": _ALB}),
-]
-# The Pricing API prefixes usage types with a region code.
-USAGE_REGION_CODES = {"eu-central-1": "EUC1", "us-east-1": "USE1", "eu-west-1": "EU"}
+from costing.live import LIVE_PRICE_QUERIES, live_region_table, price_from_product, prices_for_region  # noqa: E402,F401
 
 
 def assumptions_from(planned: PlannedStack) -> Assumptions:
@@ -52,40 +38,19 @@ def cost_resources(planned: PlannedStack) -> list[CostResource]:
 
 
 def estimate_planned(planned: PlannedStack, prices: dict | None = None) -> Estimate:
+    """The stack's estimate; a region the table does not list is priced from the Pricing API when AWS credentials
+    exist, else at the documented fallback (the estimate then says it is approximate)."""
+    prices = prices or prices_for_region(planned.region, load_prices())
     return estimate(cost_resources(planned), planned.region, assumptions_from(planned), prices)
 
 
-def price_from_product(document: str) -> float:
-    """The USD unit price of a Pricing API `PriceList` entry (its first OnDemand dimension)."""
-    product = json.loads(document)
-    for term in product["terms"]["OnDemand"].values():
-        for dimension in term["priceDimensions"].values():
-            if float(dimension["pricePerUnit"]["USD"]) > 0 or dimension.get("beginRange") == "0":
-                return float(dimension["pricePerUnit"]["USD"])
-    raise ValueError(f"no OnDemand USD price in {product.get('product', {}).get('sku')}")
-
-
 def live_prices(region: str, client: Any = None) -> dict:
-    """The shipped table with the current on-demand prices filled in from the AWS Pricing API."""
-    import boto3
+    """The shipped table with the region's on-demand prices replaced by the AWS Pricing API's."""
+    from costing.estimator import region_prices
 
     prices = load_prices()
-    client = client or boto3.client("pricing", region_name="us-east-1")
-    table = prices["regions"][region]
-    paginator = client.get_paginator("get_products")
-    for service, path, filters in LIVE_PRICE_QUERIES:
-        pages = paginator.paginate(
-            ServiceCode=service,
-            Filters=[{"Type": "TERM_MATCH", "Field": k, "Value": v.format(code=USAGE_REGION_CODES[region])}
-                     for k, v in filters.items()],
-        )
-        documents = [doc for page in pages for doc in page["PriceList"]]
-        if not documents:
-            continue
-        node = table
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = price_from_product(documents[0])
+    base, _note = region_prices(region, prices)
+    prices["regions"][region] = live_region_table(region, base, client)
     prices["retrieved"] = "live (AWS Pricing API)"
     return prices
 
@@ -103,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             prices = live_prices(planned.region)
-        except (botocore.exceptions.NoCredentialsError, botocore.exceptions.ClientError) as exc:
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             print(f"--live-prices: {exc}; using the shipped table", file=sys.stderr)
     result = estimate_planned(planned, prices)
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_estimate(result))

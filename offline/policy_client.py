@@ -124,37 +124,52 @@ def _diagnostics(response, descriptions: dict[str, str]) -> list[Diagnostic]:
     ]
 
 
-def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
-            config: Mapping[str, Any] | None = None) -> PolicyReport:
-    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
-    names = [p.name for p in info.policies]
-    descriptions = {p.name: p.description for p in info.policies}
-    stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(stack=planned.stack, project=planned.project))
-    if config:
-        stub.Configure(policy_config_request(config, names))
-
-    found: list[Diagnostic] = []
+def analyze_requests(planned: PlannedStack) -> tuple[list[analyzer_pb2.AnalyzeRequest],
+                                                     analyzer_pb2.AnalyzeStackRequest]:
+    """What the CLI sends: one AnalyzeRequest per custom resource (its inputs, exactly as the engine
+    received them) and one AnalyzeStackRequest with every custom resource's state."""
     custom = [r for r in planned.resources if r.custom]
-    for resource in custom:
-        request = analyzer_pb2.AnalyzeRequest(
-            type=resource.type, urn=resource.urn, name=resource.name,
-            properties=resource.raw_inputs if resource.raw_inputs is not None else to_struct(resource.inputs),
-            options=analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect),
+    custom_urns = {r.urn for r in custom}
+    requests = [
+        analyzer_pb2.AnalyzeRequest(
+            type=r.type, urn=r.urn, name=r.name,
+            properties=r.raw_inputs if r.raw_inputs is not None else to_struct(r.inputs),
+            options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect),
         )
-        found += _diagnostics(stub.Analyze(request), descriptions)
-
+        for r in custom
+    ]
     stack_resources = [
         analyzer_pb2.AnalyzerResource(
             type=r.type, urn=r.urn, name=r.name, properties=to_struct(r.outputs),
             options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect),
-            parent=r.parent or "", dependencies=[d for d in r.dependencies if d in {c.urn for c in custom}],
+            parent=r.parent or "", dependencies=[d for d in r.dependencies if d in custom_urns],
             propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
                                   for k, v in r.property_dependencies.items() if v},
         )
         for r in custom
     ]
-    found += _diagnostics(stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)),
-                          descriptions)
+    return requests, analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)
+
+
+def configure(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
+              config: Mapping[str, Any] | None = None) -> tuple[list[str], dict[str, str]]:
+    """GetAnalyzerInfo, ConfigureStack and (with a policy-pack config) Configure, as the CLI does first."""
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    names = [p.name for p in info.policies]
+    stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(stack=planned.stack, project=planned.project))
+    if config:
+        stub.Configure(policy_config_request(config, names))
+    return names, {p.name: p.description for p in info.policies}
+
+
+def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
+            config: Mapping[str, Any] | None = None) -> PolicyReport:
+    names, descriptions = configure(stub, planned, config)
+    requests, stack_request = analyze_requests(planned)
+    found: list[Diagnostic] = []
+    for request in requests:
+        found += _diagnostics(stub.Analyze(request), descriptions)
+    found += _diagnostics(stub.AnalyzeStack(stack_request), descriptions)
     return PolicyReport(names, found)
 
 

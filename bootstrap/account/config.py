@@ -94,8 +94,9 @@ SETTINGS: tuple[Setting, ...] = (
             _optional(_OIDC_PROVIDER_ARN,
                       "arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com")),
     Setting("hostedZoneId", "string", "",
-            "Route 53 hosted zone the deploy role may write A/AAAA/CNAME records in (empty: any zone "
-            "of the account).", _optional(_HOSTED_ZONE_ID, "a Route 53 hosted zone ID such as Z0123456789ABC")),
+            "Route 53 hosted zone of the API's domain: the deploy role may write its A/AAAA/CNAME records "
+            "(empty: no Route 53 rights, for stacks without a domain or with DNS elsewhere).",
+            _optional(_HOSTED_ZONE_ID, "a Route 53 hosted zone ID such as Z0123456789ABC")),
     Setting("protect", "boolean", True,
             "Protect the state bucket and the KMS key from `pulumi destroy` (lift deliberately)."),
 )

@@ -56,7 +56,7 @@ class Scope:
     project: str  # the main program's Pulumi project name (resource-name prefix)
     state_bucket: str
     key_arn: str
-    hosted_zone_id: str = ""  # "" = any hosted zone of the account
+    hosted_zone_id: str = ""  # the zone of the API's domain; "" = no Route 53 rights (no domain, or DNS elsewhere)
     partition: str = "aws"
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
@@ -170,7 +170,7 @@ def _load_balancing(scope: Scope) -> list[Grant]:
     rules = scope.arn("elasticloadbalancing", "listener-rule/app/*/*/*/*")
     target_groups = scope.arn("elasticloadbalancing", "targetgroup/*/*")
     certificates = scope.arn("acm", "certificate/*")
-    zone = scope.arn("route53", f"hostedzone/{scope.hosted_zone_id or '*'}", region=False, account=False)
+    zone = scope.arn("route53", f"hostedzone/{scope.hosted_zone_id}", region=False, account=False)
     return [
         # Elastic Load Balancing's Describe calls have no resource type.
         Grant("ElbDescribe", "load-balancing", (
@@ -212,7 +212,13 @@ def _load_balancing(scope: Scope) -> list[Grant]:
               (certificates,), read=False),
         Grant("AcmDeleteOwn", "load-balancing", ("acm:DeleteCertificate",), (certificates,), read=False,
               condition=_tagged(scope)),
-        # Route 53: zone listings have no resource type; records only of the types the program writes.
+    ] + (_route53(scope, zone) if scope.hosted_zone_id else [])
+
+
+def _route53(scope: Scope, zone: str) -> list[Grant]:
+    """The domain's zone only (the program's alias and certificate-validation records)."""
+    return [
+        # Zone listings have no resource type; records only of the types the program writes.
         Grant("Route53List", "load-balancing", ("route53:ListHostedZones", "route53:ListHostedZonesByName"),
               ANY, read=True),
         Grant("Route53Read", "load-balancing", (

@@ -3,7 +3,8 @@
 Pure over ``CostResource`` values (type, props, property dependencies) so the policy pack (which
 sees ``PolicyResource``) and the offline plan (which sees planned resources) share it. Counts come
 from the graph; traffic-dependent usage comes from ``Assumptions``. Values unknown at preview are
-reported as unknown items, never guessed.
+reported as unknown items, never guessed. A region the price table does not list is priced at the
+highest listed price of each item (``region_prices``) and the estimate says it is approximate.
 """
 
 from __future__ import annotations
@@ -27,6 +28,30 @@ REPOSITORY = "aws:ecr/repository:Repository"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+CLUSTER = "aws:ecs/cluster:Cluster"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+
+MINUTES_PER_HOUR = 60
+BYTES_PER_GB = 1e9
+# Container Insights (standard) publishes these ECS/ContainerInsights metrics for Fargate, per the CloudWatch
+# User Guide's "Amazon ECS Container Insights metrics" table: CpuUtilized, CpuReserved, MemoryUtilized,
+# MemoryReserved, NetworkRxBytes, NetworkTxBytes, StorageReadBytes, StorageWriteBytes for each of the dimension sets
+# ClusterName / ServiceName+ClusterName / TaskDefinitionFamily+ClusterName, plus EphemeralStorageReserved and
+# EphemeralStorageUtilized for Fargate platform 1.4 (not in that table; seen in Fargate performance events);
+# ServiceCount and TaskCount per cluster; DesiredTaskCount, RunningTaskCount, PendingTaskCount, DeploymentCount
+# and TaskSetCount per service. ContainerInstanceCount is for EC2 container instances and is left out.
+INSIGHTS_METRICS_PER_DIMENSION_SET = 8 + 2
+INSIGHTS_METRICS_PER_CLUSTER = INSIGHTS_METRICS_PER_DIMENSION_SET + 2
+INSIGHTS_METRICS_PER_SERVICE = INSIGHTS_METRICS_PER_DIMENSION_SET + 5
+INSIGHTS_METRICS_PER_FAMILY = INSIGHTS_METRICS_PER_DIMENSION_SET
+# Performance log events, one of each per minute: sizes of the example events in the CloudWatch User Guide's
+# "Container Insights performance log events for Amazon ECS", as compact JSON.
+INSIGHTS_TASK_EVENT_BYTES = 1303
+INSIGHTS_CONTAINER_EVENT_BYTES = 645
+INSIGHTS_SERVICE_EVENT_BYTES = 541
+INSIGHTS_CLUSTER_EVENT_BYTES = 371
+# Application Auto Scaling creates two alarms for each target tracking policy (AlarmHigh, AlarmLow).
+ALARMS_PER_TARGET_TRACKING_POLICY = 2
 
 
 @dataclass
@@ -68,6 +93,7 @@ class Estimate:
     retrieved: str
     lines: list[LineItem]
     unknown: list[str]
+    approximate: str | None = None  # why the figure is approximate (a region the table does not list)
 
     @property
     def total(self) -> float:
@@ -79,6 +105,7 @@ class Estimate:
             "pricesRetrieved": self.retrieved,
             "lines": [{**asdict(line), "monthly": round(line.monthly, 4)} for line in self.lines],
             "unknown": self.unknown,
+            "approximate": self.approximate,
             "totalMonthlyUsd": round(self.total, 2),
         }
 
@@ -94,12 +121,42 @@ def _num(value: Any) -> float | None:
         return None
 
 
-def _task_definition_of(service: CostResource, by_urn: dict[str, CostResource], resources) -> CostResource | None:
+def _task_definition_of(service: CostResource, by_urn: dict[str, CostResource],
+                        task_definitions: list[CostResource]) -> CostResource | None:
+    """By property dependency, else by the service's ``taskDefinition``: an ARN, ``family:revision`` or family."""
     for urn in service.property_dependencies.get("taskDefinition", []):
         if urn in by_urn:
             return by_urn[urn]
-    arn = service.props.get("taskDefinition")
-    return next((r for r in resources if r.type == TASK_DEFINITION and arn and r.props.get("arn") == arn), None)
+    reference = service.props.get("taskDefinition")
+    if not isinstance(reference, str) or not reference:
+        return None
+    exact = next((t for t in task_definitions if t.props.get("arn") == reference), None)
+    if exact is not None:
+        return exact
+    family = reference.split(":task-definition/", 1)[-1].split(":", 1)[0]
+    return next((t for t in task_definitions if t.props.get("family") == family), None)
+
+
+def _highest(tables: list[Any]) -> Any:
+    """Item by item, the highest price of several regions' tables."""
+    if isinstance(tables[0], dict):
+        return {key: _highest([t[key] for t in tables if key in t]) for key in tables[0]}
+    return max(tables)
+
+
+def region_prices(region: str, prices: dict) -> tuple[dict, str | None]:
+    """(the region's price table, None), or for a region the table does not list (the highest listed price of each
+    item, why the figure is approximate)."""
+    regions = prices["regions"]
+    if region in regions:
+        return regions[region], (prices.get("regionNotes") or {}).get(region)
+    listed = sorted(regions)
+    failure = (prices.get("regionNotes") or {}).get(region)
+    return _highest([regions[r] for r in listed]), (
+        (f"{failure}; " if failure else "")
+        + f"no list prices for {region} in the bundled table (it has {', '.join(listed)}): priced at the highest "
+        "listed price of each item, so the figure is approximate (regions such as sa-east-1 cost more). For exact "
+        "figures run with AWS credentials (Pricing API) or add the region to policies/costing/prices.json")
 
 
 def estimate(
@@ -110,25 +167,27 @@ def estimate(
 ) -> Estimate:
     assumptions = assumptions or Assumptions()
     prices = prices or load_prices()
-    if region not in prices["regions"]:
-        raise ValueError(f"no prices for region {region!r}: the table covers {sorted(prices['regions'])}")
-    p = prices["regions"][region]
+    p, approximate = region_prices(region, prices)
     hours = prices["hoursPerMonth"]
     resources = list(resources)
     by_urn = {r.urn: r for r in resources}
-    of = {t: [r for r in resources if r.type == t] for t in {r.type for r in resources}}
+    of: dict[str, list[CostResource]] = {}
+    for resource in resources:
+        of.setdefault(resource.type, []).append(resource)
     lines: list[LineItem] = []
     unknown: list[str] = []
 
     public_task_ips = 0.0
+    running: list[tuple[CostResource, CostResource, float]] = []  # (service, task definition, tasks)
     for service in of.get(SERVICE, []):
-        task = _task_definition_of(service, by_urn, resources)
+        task = _task_definition_of(service, by_urn, of.get(TASK_DEFINITION, []))
         desired = _num(service.props.get("desiredCount"))
         cpu = _num(task.props.get("cpu")) if task else None
         memory = _num(task.props.get("memory")) if task else None
         if task is None or None in (desired, cpu, memory):
             unknown.append(f"Fargate for {service.name}: task size or desired count not known until deployment")
             continue
+        running.append((service, task, desired))
         arch = "arm64" if (task.props.get("runtimePlatform") or {}).get("cpuArchitecture") == "ARM64" else "x86_64"
         strategy = (service.props.get("capacityProviderStrategies") or [{}])[0].get("capacityProvider")
         market = "spot" if strategy == "FARGATE_SPOT" else "onDemand"
@@ -198,12 +257,85 @@ def estimate(
         metrics = sum(max(1, len([q for q in a.props.get("metricQueries") or [] if q.get("metric")])) for a in alarms)
         lines.append(LineItem(f"CloudWatch alarms ({len(alarms)}, {metrics} metrics)", metrics, "alarm-metric-month",
                               p["cloudwatch"]["alarmMetricMonth"]))
+    tracking = [pol for pol in of.get(SCALING_POLICY, []) if pol.props.get("policyType") == "TargetTrackingScaling"]
+    if tracking:
+        metrics = sum(ALARMS_PER_TARGET_TRACKING_POLICY * _tracked_metrics(pol) for pol in tracking)
+        lines.append(LineItem(
+            f"Target tracking alarms AWS creates ({len(tracking)} policies x {ALARMS_PER_TARGET_TRACKING_POLICY})",
+            metrics, "alarm-metric-month", p["cloudwatch"]["alarmMetricMonth"]))
+    lines += _container_insights(of.get(CLUSTER, []), running, p, hours, unknown)
     dashboards = len(of.get(DASHBOARD, []))
     if dashboards:
         lines.append(LineItem(f"CloudWatch dashboards ({dashboards})", dashboards, "dashboard-month",
                               p["cloudwatch"]["dashboardMonth"]))
 
-    return Estimate(region=region, retrieved=prices["retrieved"], lines=lines, unknown=unknown)
+    return Estimate(region=region, retrieved=prices["retrieved"], lines=lines, unknown=unknown,
+                    approximate=approximate)
+
+
+def _tracked_metrics(policy: CostResource) -> int:
+    """Metrics each alarm of a target tracking policy watches: one, or those of its metric math."""
+    configuration = policy.props.get("targetTrackingScalingPolicyConfiguration") or {}
+    customized = configuration.get("customizedMetricSpecification") or {}
+    return max(1, len([m for m in customized.get("metrics") or [] if "metricStat" in m]))
+
+
+def _insights_mode(cluster: CostResource) -> str:
+    for setting in cluster.props.get("settings") or []:
+        if setting.get("name") == "containerInsights":
+            return str(setting.get("value") or "disabled")
+    return "disabled"  # the account default is not visible in the graph
+
+
+def _cluster_of(service: CostResource, clusters: list[CostResource]) -> CostResource | None:
+    urns = set(service.property_dependencies.get("cluster", []))
+    reference = service.props.get("cluster")
+    for cluster in clusters:
+        if cluster.urn in urns or (reference and reference in (cluster.props.get("arn"), cluster.props.get("name"))):
+            return cluster
+    return clusters[0] if len(clusters) == 1 else None
+
+
+def _container_insights(clusters: list[CostResource], running, p: dict, hours: float,
+                        unknown: list[str]) -> list[LineItem]:
+    """Custom metrics and performance log events of the clusters with Container Insights on."""
+    metrics = 0
+    log_bytes_per_minute = 0.0
+    cluster_of = {service.urn: _cluster_of(service, clusters) for service, _task, _tasks in running}
+    for cluster in clusters:
+        mode = _insights_mode(cluster)
+        if mode == "enhanced":
+            unknown.append(f"Container Insights with enhanced observability on {cluster.name} (priced per "
+                           "observation, not modelled)")
+            continue
+        if mode != "enabled":
+            continue
+        mine = [(service, task, tasks) for service, task, tasks in running if cluster_of[service.urn] is cluster]
+        families = {str(task.props.get("family") or task.urn) for _service, task, _tasks in mine}
+        metrics += (INSIGHTS_METRICS_PER_CLUSTER + INSIGHTS_METRICS_PER_SERVICE * len(mine)
+                    + INSIGHTS_METRICS_PER_FAMILY * len(families))
+        log_bytes_per_minute += INSIGHTS_CLUSTER_EVENT_BYTES + INSIGHTS_SERVICE_EVENT_BYTES * len(mine)
+        for _service, task, tasks in mine:
+            per_task = INSIGHTS_TASK_EVENT_BYTES + INSIGHTS_CONTAINER_EVENT_BYTES * max(1, len(_containers(task)))
+            log_bytes_per_minute += tasks * per_task
+    if not metrics:
+        return []
+    gb = log_bytes_per_minute * MINUTES_PER_HOUR * hours / BYTES_PER_GB
+    return [
+        LineItem(f"Container Insights metrics ({metrics})", metrics, "metric-month",
+                 p["cloudwatch"]["customMetricMonth"]),
+        LineItem("Container Insights performance events", gb, "GB", p["logs"]["ingestionGb"]),
+    ]
+
+
+def _containers(task: CostResource) -> list:
+    definitions = task.props.get("containerDefinitions")
+    if isinstance(definitions, str):
+        try:
+            definitions = json.loads(definitions)
+        except json.JSONDecodeError:
+            return []
+    return definitions if isinstance(definitions, list) else []
 
 
 def format_estimate(result: Estimate) -> str:
@@ -214,4 +346,6 @@ def format_estimate(result: Estimate) -> str:
                     f" = ${line.monthly:>8.2f}")
     rows.append(f"  {'Total':<{width}}  {'':>10} {'':<18}   {'':<9}  = ${result.total:>8.2f} / month")
     rows += [f"  not priced: {item}" for item in result.unknown]
+    if result.approximate:
+        rows.append(f"  approximate: {result.approximate}")
     return "\n".join(rows)

@@ -14,6 +14,6 @@ MODULES = (ecs, docker, secretsmanager, cloudwatch, elb, ecr, ec2, iam, scaling,
 
 
 def all_policies() -> list[Policy]:
-    from costing.policy import budget_policy
+    from costing import policy as costing
 
-    return [policy for module in MODULES for policy in module.POLICIES] + [budget_policy]
+    return [policy for module in (*MODULES, costing) for policy in module.POLICIES]

@@ -10,15 +10,30 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
-def _retention(args, report_violation):
-    wanted = config_value(args, "retentionDays", 7)
-    days = number(args.props.get("retentionInDays"))
+def log_retention_days() -> tuple[int, ...]:
+    """The values CloudWatch Logs accepts for retentionInDays (0, never expire, is refused by this pack). Kept
+    equal to infra/config.py's LOG_RETENTION_DAYS by a test."""
+    return (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+DEFAULT_RETENTION_DAYS = 7
+
+
+def retention_problem(days: float | None, wanted: int = DEFAULT_RETENTION_DAYS) -> str | None:
+    """The message for a log group retention other than ``wanted`` days, or None. infra/config.py mirrors this
+    rule for logRetentionDays."""
     if not days:
-        report_violation(f"Log group never expires its logs (retentionInDays unset or 0). "
-                         f"Set retentionInDays = {wanted}.")
-    elif days != wanted:
-        report_violation(f"Log group keeps logs {days:g} days; the guideline is exactly {wanted}. "
-                         f"Set retentionInDays = {wanted}.")
+        return f"Log group never expires its logs (retentionInDays unset or 0). Set retentionInDays = {wanted}."
+    if days != wanted:
+        return f"Log group keeps logs {days:g} days; the guideline is exactly {wanted}. Set retentionInDays = {wanted}."
+    return None
+
+
+def _retention(args, report_violation):
+    problem = retention_problem(number(args.props.get("retentionInDays")),
+                                config_value(args, "retentionDays", DEFAULT_RETENTION_DAYS))
+    if problem:
+        report_violation(problem)
 
 
 log_retention = resource_policy(
@@ -28,7 +43,8 @@ log_retention = resource_policy(
     [LOG_GROUP],
     _retention,
     severity=Severity.MEDIUM,
-    config_schema=PolicyConfigSchema(properties={"retentionDays": {"type": "integer", "default": 7, "minimum": 1}}),
+    config_schema=PolicyConfigSchema(properties={"retentionDays": {
+        "type": "integer", "default": DEFAULT_RETENTION_DAYS, "enum": list(log_retention_days())}}),
 )
 
 

@@ -1,117 +1,214 @@
-"""Container images built by the stack: the Dockerfile must not run migrations at start."""
+"""Container images built by the stack: the image must not run migrations when a container starts.
+
+The policy reads the Dockerfile the image resource builds (any name or path), evaluates the
+stage the build targets (``build.target``, else the last one, CMD/ENTRYPOINT inherited through
+``FROM <stage>``), and analyses its ENTRYPOINT and CMD with ``guardrails.migrations``. Files the
+commands run (entrypoint scripts, package.json and its scripts and workspaces) are read from the
+build context by tracing their path in the image back through COPY/ADD. Every path is resolved
+inside the Pulumi project; nothing outside it is read and no directory tree is walked.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import re
+import posixpath
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import yaml
-from dockerfile_parse import DockerfileParser
 from pulumi_policy import Severity
 
 from guardrails.common import resource_policy
-from guardrails.migrations import find_migration, find_migration_in_script
+from guardrails.dockerfile import Dockerfile, DockerfileError, Stage, StartCommand
+from guardrails.migrations import Files, analyse
+from guardrails.packages import Package
+from guardrails.project import Project, ProjectFileError, contained, find_project, not_found_message
 
 IMAGE = "docker:index/image:Image"
-PACK_DIR = Path(__file__).resolve().parent.parent
+MAX_FILE_BYTES = 1_000_000  # a Dockerfile, script or package.json larger than this is not one we read
+MAX_WORKSPACES = 200
 
 
-def project_directory(start: Path | None = None) -> Path | None:
-    """Where the Pulumi project is. The CLI starts the pack in the pack's own folder and tells it
-    only the project's name (PULUMI_PROJECT), so look upwards for that project's Pulumi.yaml.
-    PULUMI_PROJECT_DIR overrides the search (a pack kept outside the project's repository)."""
-    if os.environ.get("PULUMI_PROJECT_DIR"):
-        return Path(os.environ["PULUMI_PROJECT_DIR"])
-    wanted = os.environ.get("PULUMI_PROJECT")
-    start = start or PACK_DIR
-    for directory in (start, *start.parents):
-        project_file = directory / "Pulumi.yaml"
-        if project_file.is_file():
-            try:
-                name = (yaml.safe_load(project_file.read_text()) or {}).get("name")
-            except yaml.YAMLError:
-                continue
-            if wanted is None or name == wanted:
-                return directory
-    return None
+def _read(path: Path, what: str) -> str:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProjectFileError(f"the {what} {path} is larger than {MAX_FILE_BYTES} bytes")
+        return path.read_text(errors="replace")
+    except FileNotFoundError as error:
+        raise ProjectFileError(f"the {what} {path} does not exist") from error
+    except IsADirectoryError as error:
+        raise ProjectFileError(f"the {what} {path} is a directory, not a file") from error
+    except OSError as error:
+        raise ProjectFileError(f"the {what} {path} cannot be read ({error.strerror})") from error
 
 
-def _resolve(path: str, project: Path | None) -> Path | None:
-    candidate = Path(path)
-    if candidate.is_absolute():
-        return candidate
-    return project / candidate if project else None
+_PARSED: dict[tuple, Dockerfile] = {}
 
 
-def _final_stage(parser: DockerfileParser) -> list[dict]:
-    stage: list[dict] = []
-    for instruction in parser.structure:
-        if instruction["instruction"] == "FROM":
-            stage = []
-        stage.append(instruction)
-    return stage
+def parse_dockerfile(path: Path, build_args: dict[str, str]) -> Dockerfile:
+    """The Dockerfile at ``path``, parsed once per content (images sharing a Dockerfile share the parse)."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, tuple(sorted(build_args.items())))
+    if key not in _PARSED:
+        _PARSED[key] = Dockerfile(_read(path, "Dockerfile"), build_args)
+    return _PARSED[key]
 
 
-def _argv(value: str) -> list[str]:
-    value = value.strip()
-    if value.startswith("["):
+@dataclass
+class ImageBuild:
+    """What an image resource builds, resolved inside the project."""
+
+    project: Project
+    context: Path
+    dockerfile_path: Path
+    dockerfile: Dockerfile
+    target: Stage
+
+    @property
+    def start(self) -> StartCommand:
+        return self.dockerfile.start_command(self.target)
+
+    def files(self) -> ImageFiles:
+        return ImageFiles(self)
+
+
+def image_build(props: Any, project: Project | None = None) -> ImageBuild:
+    """The build of a ``docker:index/image:Image`` from its inputs; ProjectFileError says what is wrong."""
+    build = props.get("build") or {}
+    if isinstance(build, str):
+        build = {"context": build}
+    project = project or find_project()
+    if project is None:
+        raise ProjectFileError(f"cannot read the Dockerfile: {not_found_message()}")
+    context = contained(project, str(build.get("context") or "."), what="build context")
+    if not context.is_dir():
+        raise ProjectFileError(f"the build context {context} is not a directory")
+    dockerfile_path = (contained(project, str(build["dockerfile"]), what="Dockerfile") if build.get("dockerfile")
+                       else contained(project, "Dockerfile", base=context, what="Dockerfile"))
+    args = {str(k): str(v) for k, v in (build.get("args") or {}).items()}
+    try:
+        dockerfile = parse_dockerfile(dockerfile_path, args)
+    except FileNotFoundError as error:
+        raise ProjectFileError(f"the Dockerfile {dockerfile_path} does not exist") from error
+    except OSError as error:
+        raise ProjectFileError(f"the Dockerfile {dockerfile_path} cannot be read ({error.strerror})") from error
+    except DockerfileError as error:
+        raise ProjectFileError(f"the Dockerfile {dockerfile_path} cannot be used: {error}") from error
+    try:
+        target = dockerfile.target(build.get("target"))
+    except DockerfileError as error:
+        raise ProjectFileError(f"the Dockerfile {dockerfile_path} cannot be used: {error}") from error
+    return ImageBuild(project, context, dockerfile_path, dockerfile, target)
+
+
+class ImageFiles(Files):
+    """Files inside the image, read from the build context through the Dockerfile's COPY instructions."""
+
+    strict = True
+
+    def __init__(self, build: ImageBuild, workdir: str | None = None):
+        self.build = build
+        start = build.start
+        self.workdir = workdir or start.workdir
+        self.path_dirs = [d for d in start.path.split(":") if d.startswith("/")]
+        self._cache: dict[str, Path | None] = {}
+
+    def _context_file(self, image_path: str) -> Path | None:
+        image_path = posixpath.normpath(image_path)
+        if image_path not in self._cache:
+            context = self.build.context
+
+            def exists(relative: str) -> bool:
+                candidate = (context / relative).resolve()
+                try:
+                    return candidate.is_relative_to(context) and candidate.is_file()
+                except OSError:  # unreadable: as good as absent
+                    return False
+
+            origins = self.build.dockerfile.origins(image_path, self.build.target, exists)
+            self._cache[image_path] = (context / origins[0]).resolve() if origins else None
+        return self._cache[image_path]
+
+    def _absolute(self, path: str, cwd: str | None) -> str:
+        return posixpath.normpath(posixpath.join(cwd or self.workdir, path))
+
+    def read(self, image_path: str) -> str | None:
+        source = self._context_file(image_path)
+        if source is None:
+            return None
         try:
-            return [str(v) for v in json.loads(value)]
-        except json.JSONDecodeError:
-            pass
-    return ["sh", "-c", value]  # shell form
+            return _read(source, "file")
+        except ProjectFileError:
+            return None
+
+    def package(self, directory: str | None, cwd: str | None) -> Package | None:
+        folder = self._absolute(directory or ".", cwd)
+        text = self.read(posixpath.join(folder, "package.json"))
+        if text is None:
+            return None
+        try:
+            return Package.from_json(folder, text)
+        except ValueError:
+            return None
+
+    def workspaces(self, root: Package) -> list[Package]:
+        source = self._context_file(posixpath.join(root.directory, "package.json"))
+        if source is None:
+            return []
+        base = source.parent
+        members: list[Package] = []
+        for pattern in root.workspace_patterns:
+            for folder in sorted(base.glob(pattern.rstrip("/")))[:MAX_WORKSPACES]:
+                if "node_modules" in folder.parts or not folder.resolve().is_relative_to(self.build.context):
+                    continue
+                image_folder = posixpath.join(root.directory, folder.relative_to(base).as_posix())
+                package = self.package(image_folder, None)
+                if package is not None:
+                    members.append(package)
+        return members[:MAX_WORKSPACES]
+
+    def script(self, path: str, cwd: str | None, executed: bool) -> str | None:
+        if "/" in path:
+            return self.read(self._absolute(path, cwd))
+        folders = self.path_dirs if executed else [cwd or self.workdir, *self.path_dirs]
+        for folder in folders:
+            text = self.read(posixpath.join(folder, path))
+            if text is not None:
+                return text
+        return None
 
 
-def _scripts_run(argv: list[str], context: Path) -> list[Path]:
-    """Shell scripts from the build context that the command runs (entrypoint scripts)."""
-    found = []
-    for token in argv:
-        if re.search(r"\.(sh|bash)$", token) or token.endswith("entrypoint"):
-            name = token.lstrip("./").split("/")[-1]
-            found += [p for p in context.rglob(name) if "node_modules" not in p.parts]
-    return found
+def start_problems(argv: list[str] | None, files: Files, cwd: str | None, label: str) -> list[str]:
+    """Messages for one start command (an ENTRYPOINT, CMD, entryPoint or command)."""
+    verdict = analyse(argv, files, cwd)
+    problems = []
+    if verdict.migration:
+        problems.append(f"{label} runs database migrations at container start: {verdict.migration}.")
+    problems += [f"{label} cannot be fully checked: {note}." for note in verdict.unverified]
+    return problems
 
 
 def _check_image(args, report_violation):
-    build = args.props.get("build") or {}
-    if isinstance(build, str):
-        build = {"context": build}
-    project = project_directory()
-    context = _resolve(build.get("context") or ".", project)
-    dockerfile = _resolve(build.get("dockerfile") or os.path.join(build.get("context") or ".", "Dockerfile"), project)
-    if dockerfile is None or not dockerfile.is_file():
-        report_violation(
-            f"Cannot read the Dockerfile {build.get('dockerfile') or 'Dockerfile'!r} (resolved to {dockerfile}) to "
-            "check its start command. Run the pack from the project's repository or set PULUMI_PROJECT_DIR."
-        )
+    try:
+        build = image_build(args.props)
+    except ProjectFileError as error:
+        report_violation(f"Cannot check the image's start command: {error}")
         return
-    parser = DockerfileParser(path=str(dockerfile))
-    package_json = context / "package.json" if context else None
-    scripts = {}
-    if package_json and package_json.is_file():
-        scripts = json.loads(package_json.read_text()).get("scripts") or {}
-    commands = [(i["instruction"], _argv(i["value"])) for i in _final_stage(parser)
-                if i["instruction"] in ("CMD", "ENTRYPOINT")]
-    for instruction, argv in commands:
-        reason = find_migration(argv, scripts)
-        for script in _scripts_run(argv, context) if context and context.is_dir() else []:
-            reason = reason or find_migration_in_script(script.read_text(errors="replace"))
-            if reason:
-                reason += f" (in {script.name})"
-        if reason:
-            report_violation(
-                f"{dockerfile.name} {instruction} runs database migrations at container start: {reason}. "
-                "Start only the application (CMD [\"node\", \"dist/src/main\"]) and run migrations as a one-off task."
-            )
+    start = build.start
+    files = build.files()
+    name = build.dockerfile_path.name
+    stage = build.target.name or f"stage {build.target.index}"
+    for keyword, argv in (("ENTRYPOINT", start.entrypoint), ("CMD", start.cmd)):
+        for problem in start_problems(argv, files, start.workdir, f"{name} {keyword} (target {stage})"):
+            report_violation(f"{problem} Start only the application (CMD [\"node\", \"dist/src/main\"]) and run "
+                             "migrations as a one-off task.")
 
 
 no_migrations_in_dockerfile = resource_policy(
     "docker-no-migrations-at-start",
-    "The Dockerfile an image resource builds must not run database migrations in CMD/ENTRYPOINT, directly or "
-    "through an entrypoint script or package script. A Dockerfile the policy cannot read is reported. Fix: "
-    "`CMD [\"node\", \"dist/src/main\"]` and a separate migration task.",
+    "The Dockerfile an image resource builds must not run database migrations in the CMD/ENTRYPOINT of the stage "
+    "it targets, directly, through wrappers, shells, package runners, entrypoint scripts copied into the image, "
+    "or package.json scripts (hooks and workspaces included). A Dockerfile the policy cannot read, or a path "
+    "outside the project, is reported. Fix: `CMD [\"node\", \"dist/src/main\"]` and a separate migration task.",
     [IMAGE],
     _check_image,
     severity=Severity.CRITICAL,

@@ -7,75 +7,96 @@ import re
 from pulumi_policy import PolicyConfigSchema, Severity
 
 from guardrails.common import (
+    TASK_DEFINITION,
     config_value,
     containers,
     number,
     of_type,
     related,
     resource_policy,
+    service_task_definitions,
     short_urn,
     stack_policy,
 )
-from guardrails.migrations import find_migration
+from guardrails.credentials import credential_in
+from guardrails.docker import IMAGE, image_build, start_problems
+from guardrails.migrations import NO_FILES, Files
+from guardrails.project import ProjectFileError
 
 SERVICE = "aws:ecs/service:Service"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-
-FARGATE_TASK_SIZES: dict[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4096 + 1, 1024)),
-    1024: tuple(range(2048, 8192 + 1, 1024)),
-    2048: tuple(range(4096, 16384 + 1, 1024)),
-    4096: tuple(range(8192, 30720 + 1, 1024)),
-    8192: tuple(range(16384, 61440 + 1, 4096)),
-    16384: tuple(range(32768, 122880 + 1, 8192)),
-}
-
-_SECRET_NAME = re.compile(
-    r"(SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIALS?|DATABASE_URL|"
-    r"REDIS_URL|MONGO(DB)?_URI|CONNECTION_STRING|DSN)$",
-    re.I,
-)
-_SECRET_VALUE = [
-    (re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.I), "a connection string with a password"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r'"private_key"\s*:'), "service-account JSON"),
-    (re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+$"), "a JWT"),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key"),
-]
 
 
-def service_task_definitions(service, resources):
-    """The task definitions a service runs: by property dependency (works in previews), else by ARN."""
-    found = related(service, "taskDefinition", TASK_DEFINITION)
-    if found:
-        return found
-    arn = service.props.get("taskDefinition")
-    return [t for t in of_type(resources, TASK_DEFINITION) if arn and t.props.get("arn") == arn]
+def fargate_task_sizes() -> dict[int, tuple[int, ...]]:
+    """Fargate's supported task sizes: CPU units -> memory (MiB). Kept equal to infra/config.py's table by a test
+    (the pack is published on its own, so it cannot import the program)."""
+    return {
+        256: (512, 1024, 2048),
+        512: tuple(range(1024, 4096 + 1, 1024)),
+        1024: tuple(range(2048, 8192 + 1, 1024)),
+        2048: tuple(range(4096, 16384 + 1, 1024)),
+        4096: tuple(range(8192, 30720 + 1, 1024)),
+        8192: tuple(range(16384, 61440 + 1, 4096)),
+        16384: tuple(range(32768, 122880 + 1, 8192)),
+    }
+
+
+class _NoImageFiles(Files):
+    """The image is built by this stack but its files cannot be read: package scripts cannot be verified."""
+
+    strict = True
+
+
+def _container_files(task, container: dict) -> tuple[Files, str | None]:
+    """How to read the files of the image a container runs: the stack's image resource it was built from."""
+    images = related(task, "containerDefinitions", IMAGE)
+    image = str(container.get("image") or "")
+    matching = [i for i in images if image and image in (i.props.get("repoDigest"), i.props.get("imageName"))]
+    chosen = matching or (images if len(images) == 1 else [])
+    cwd = container.get("workingDirectory") or None
+    if not chosen:
+        return NO_FILES, cwd
+    try:
+        build = image_build(chosen[0].props)
+    except ProjectFileError:
+        return _NoImageFiles(), cwd
+    files = build.files()
+    return files, cwd or files.workdir
+
+
+def container_start_problems(task, container: dict) -> list[tuple[str, str]]:
+    """(field, message) for a container whose entryPoint/command runs migrations or cannot be checked."""
+    files, cwd = _container_files(task, container)
+    entry_point, command = container.get("entryPoint"), container.get("command")
+    candidates = [(field, value) for field, value in (("entryPoint", entry_point), ("command", command)) if value]
+    if entry_point and command:  # what Docker runs: the entry point with the command as its arguments
+        candidates.append(("entryPoint + command", list(entry_point) + list(command)))
+    for field, argv in candidates:
+        problems = start_problems(list(argv), files, cwd, field)
+        if problems:
+            return [(field, problem) for problem in problems]
+    return []
 
 
 def _no_migrations_at_start(args, report_violation):
-    services = of_type(args.resources, SERVICE)
-    for service in services:
+    for service in of_type(args.resources, SERVICE):
         for task in service_task_definitions(service, args.resources):
             for container in containers(task.props):
-                for field in ("entryPoint", "command"):
-                    reason = find_migration(container.get(field))
-                    if reason:
-                        report_violation(
-                            f"Service {short_urn(service.urn)} runs task definition {short_urn(task.urn)} whose "
-                            f"container '{container.get('name')}' {field} runs database migrations: {reason}. "
-                            "Migrations must run once per release as a separate one-off task (run by no "
-                            "service), never at container start.",
-                            task.urn,
-                        )
+                for _field, problem in container_start_problems(task, container):
+                    report_violation(
+                        f"Service {short_urn(service.urn)} runs task definition {short_urn(task.urn)} whose "
+                        f"container '{container.get('name')}' {problem} Migrations must run once per release as a "
+                        "separate one-off task (run by no service), never at container start.",
+                        task.urn,
+                    )
 
 
 no_migrations_at_start = stack_policy(
     "ecs-no-migrations-at-start",
     (
-        "Containers of a task definition that an ECS service runs must not run database migrations in "
-        "`command` or `entryPoint` (every container restart and every parallel task would migrate). "
+        "Containers of a task definition that an ECS service runs (referenced directly, by family, family:revision "
+        "or ARN) must not run database migrations in `command` or `entryPoint`, however spelled: wrappers, shells "
+        "and control flow, package runners, package.json scripts read from the image's build context (every "
+        "container restart and every parallel task would migrate). "
         "Fix: start only the application and run migrations once as a dedicated task definition that no "
         "service uses (`python -m ops migrate`)."
     ),
@@ -88,10 +109,7 @@ def _no_plaintext_secrets(args, report_violation):
     for container in containers(args.props):
         for entry in container.get("environment") or []:
             name, value = str(entry.get("name", "")), str(entry.get("value", ""))
-            why = "its name looks like a credential" if _SECRET_NAME.search(name) else None
-            for pattern, kind in _SECRET_VALUE:
-                if pattern.search(value):
-                    why = f"its value looks like {kind}"
+            why = credential_in(name, value)
             if why:
                 report_violation(
                     f"Container '{container.get('name')}' has environment variable {name} in plain text ({why}). "
@@ -101,30 +119,58 @@ def _no_plaintext_secrets(args, report_violation):
 
 no_plaintext_secrets = resource_policy(
     "ecs-no-plaintext-secrets",
-    "Task definition `environment` entries must not carry credentials (connection strings with passwords, "
-    "*_SECRET, *_PASSWORD, *_TOKEN, private keys, JWT secrets, service-account JSON): anyone who can describe "
-    "the task definition reads them. Fix: move them to `secrets` (`valueFrom` a Secrets Manager ARN).",
+    "Task definition `environment` entries must not carry credentials: names that mark one (*_SECRET, *_PASSWORD, "
+    "*_PASS, *_PASSWD, *_TOKEN, *_KEY, *_CREDENTIALS, connection strings such as DATABASE_URL) or values that are "
+    "one (URLs with passwords, private keys, service-account JSON, JWTs, AWS keys); anyone who can describe the "
+    "task definition reads them. Fix: move them to `secrets` (`valueFrom` a Secrets Manager ARN).",
     [TASK_DEFINITION],
     _no_plaintext_secrets,
     severity=Severity.CRITICAL,
 )
 
 
+def fargate_cpu_units(value) -> int | None:
+    """Task CPU as ECS accepts it: CPU units (``512``) or vCPUs (``"0.5 vCPU"``, ``"1 vcpu"``)."""
+    text = str(value).strip().lower() if value is not None else ""
+    if text.endswith("vcpu"):
+        amount = number(text[:-4].strip())
+        return None if amount is None else int(round(amount * 1024))
+    amount = number(text)
+    return None if amount is None else int(amount)
+
+
+def fargate_memory_mib(value) -> int | None:
+    """Task memory as ECS accepts it: MiB (``1024``) or GB (``"2GB"``, ``"2 GB"``)."""
+    text = str(value).strip().lower() if value is not None else ""
+    if text.endswith("gb"):
+        amount = number(text[:-2].strip())
+        return None if amount is None else int(round(amount * 1024))
+    amount = number(text)
+    return None if amount is None else int(amount)
+
+
+def fargate_size_problem(cpu: int, memory: int) -> str | None:
+    """The message for an unsupported Fargate CPU/memory pair, or None. infra/config.py mirrors this rule."""
+    sizes = fargate_task_sizes()
+    allowed = sizes.get(cpu)
+    if allowed is None:
+        return f"cpu = {cpu} is not a Fargate size: use one of {sorted(sizes)}."
+    if memory not in allowed:
+        return (f"memory = {memory} MiB is not valid with cpu = {cpu} on Fargate: use one of "
+                f"{', '.join(map(str, allowed))}.")
+    return None
+
+
 def _fargate_task_size(args, report_violation):
     if "FARGATE" not in (args.props.get("requiresCompatibilities") or []):
         return
-    cpu, memory = number(args.props.get("cpu")), number(args.props.get("memory"))
+    cpu, memory = fargate_cpu_units(args.props.get("cpu")), fargate_memory_mib(args.props.get("memory"))
     if cpu is None or memory is None:
         report_violation("Fargate task definitions need task-level `cpu` and `memory`.")
         return
-    allowed = FARGATE_TASK_SIZES.get(int(cpu))
-    if allowed is None:
-        report_violation(f"cpu = {int(cpu)} is not a Fargate size: use one of {sorted(FARGATE_TASK_SIZES)}.")
-    elif int(memory) not in allowed:
-        report_violation(
-            f"memory = {int(memory)} MiB is not valid with cpu = {int(cpu)} on Fargate: use one of "
-            f"{', '.join(map(str, allowed))}."
-        )
+    problem = fargate_size_problem(cpu, memory)
+    if problem:
+        report_violation(problem)
 
 
 fargate_task_size = resource_policy(
@@ -168,6 +214,8 @@ images_pinned_by_digest = stack_policy(
 def _zero_downtime(args, report_violation):
     if not args.props.get("loadBalancers"):
         return
+    if (args.props.get("deploymentController") or {}).get("type", "ECS") != "ECS":
+        return  # CodeDeploy and external controllers do not use the rolling-update settings
     minimum = config_value(args, "minimumHealthyPercent", 100)
     maximum = config_value(args, "maximumPercent", 200)
     grace = config_value(args, "healthCheckGracePeriodSeconds", 120)

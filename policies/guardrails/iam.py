@@ -1,71 +1,159 @@
-"""AWS IAM: least privilege in every policy the stack writes."""
+"""AWS IAM: least privilege in every policy the stack writes or attaches.
+
+Policy documents are read as data: every Allow statement (a Deny before or after changes nothing:
+Deny statements are never a reason to pass an Allow), ``Action``/``NotAction`` and
+``Resource``/``NotResource`` as a string or a list, actions compared case-insensitively as IAM
+does. Wildcard actions (``*``, ``service:*``, prefix wildcards such as ``s3:Get*``) are refused
+everywhere; on a broad resource (``*``, or an ARN whose every part is a wildcard) only the actions
+AWS cannot scope are allowed. AWS-managed policies that grant broad access (administrator,
+power-user, ``*FullAccess``, ``*ReadWrite``, ...) are refused however they are attached: a role's
+``managedPolicyArns``, ``RolePolicyAttachment``, ``RolePolicyAttachmentsExclusive``,
+``PolicyAttachment``, user and group attachments.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
 
 from pulumi_policy import PolicyConfigSchema, Severity
 
 from guardrails.common import config_value, json_document, resource_policy
 
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-POLICY = "aws:iam/policy:Policy"
 ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+POLICY = "aws:iam/policy:Policy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-# Actions AWS offers no resource-level permission for: "*" is the only valid Resource.
-RESOURCELESS_ACTIONS = ["ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "logs:DescribeLogGroups"]
-BROAD_MANAGED = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+USER_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+GROUP_ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+
+
+def resourceless_actions() -> list[str]:
+    """Actions AWS offers no resource-level permission for: ``*`` is the only valid Resource."""
+    return [
+        "ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "logs:DescribeLogGroups", "cloudwatch:PutMetricData",
+        "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+    ]
 
 
 def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value] if value is not None else []
+    """IAM allows a single value or a list wherever it allows a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+
+
+def is_wildcard_action(action: str) -> bool:
+    return "*" in action or "?" in action
+
+
+def is_broad_resource(resource: str) -> bool:
+    """``*``, or an ARN naming every resource of a kind: ``arn:aws:s3:::*``, ``arn:aws:secretsmanager:*:*:secret:*``."""
+    if resource == "*":
+        return True
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return False
+    service, region, account, name = parts[2], parts[3], parts[4], parts[5]
+    if service == "s3":  # bucket names have no resource-type prefix: bucket/* is one bucket's objects
+        return name in ("*", "*/*")
+    scope_open = region in ("", "*") and account in ("", "*")
+    return scope_open and re.fullmatch(r"([A-Za-z-]+[/:])?\*", name) is not None
 
 
 def statement_problems(document, allowed_wildcard_actions: list[str]) -> list[str]:
+    """What is too broad in an IAM policy document (a dict, or None)."""
+    if not isinstance(document, Mapping):
+        return []
+    allowed = {a.lower() for a in allowed_wildcard_actions}
     problems = []
-    for index, statement in enumerate(_as_list((document or {}).get("Statement"))):
-        if statement.get("Effect") != "Allow":
+    for index, statement in enumerate(_as_list(document.get("Statement"))):
+        if not isinstance(statement, Mapping) or statement.get("Effect") == "Deny":
             continue
         label = statement.get("Sid") or f"statement {index}"
-        actions = [str(a) for a in _as_list(statement.get("Action"))]
         if "NotAction" in statement:
-            problems.append(f"{label} uses NotAction, which grants everything else")
+            problems.append(f"{label} allows NotAction {_as_list(statement['NotAction'])}, which grants every "
+                            "other action")
+        if "NotResource" in statement:
+            problems.append(f"{label} allows on NotResource {_as_list(statement['NotResource'])}, which grants "
+                            "every other resource")
+        actions = [str(a) for a in _as_list(statement.get("Action"))]
         for action in actions:
-            if action == "*" or action.endswith(":*"):
-                problems.append(f"{label} allows action '{action}'")
-        resources = [str(r) for r in _as_list(statement.get("Resource"))]
-        if "*" in resources:
-            unjustified = [a for a in actions if a not in allowed_wildcard_actions]
+            if is_wildcard_action(action):
+                problems.append(f"{label} allows the wildcard action '{action}'")
+        broad = [str(r) for r in _as_list(statement.get("Resource")) if is_broad_resource(str(r))]
+        if broad:
+            unjustified = [a for a in actions if is_wildcard_action(a) or a.lower() not in allowed]
             if unjustified or not actions:
-                problems.append(f"{label} allows {unjustified or 'its actions'} on Resource '*'")
+                problems.append(f"{label} allows {unjustified or 'its actions'} on Resource {broad[0]!r}")
     return problems
 
 
+def broad_managed_policy(arn: str) -> str | None:
+    """The name of an AWS-managed policy that grants broad access, or None."""
+    match = re.fullmatch(r"arn:aws[a-z-]*:iam::aws:policy/(?:(.+)/)?([^/]+)", arn.strip())
+    if match is None:
+        return None
+    path, name = match.group(1) or "", match.group(2)
+    broad = (
+        name == "ReadOnlyAccess"  # read access to every service's data
+        or name.endswith(("FullAccess", "ReadWrite", "PowerUser", "PowerUserAccess"))  # IAMFullAccess, ...
+        or "AdministratorAccess" in name  # AdministratorAccess, AdministratorAccess-Amplify, ...
+        or (path == "job-function" and name.endswith("Administrator"))
+    )
+    return name if broad else None
+
+
+def _documents(args) -> list:
+    props = args.props
+    if args.resource_type in (ROLE_POLICY, POLICY, USER_POLICY, GROUP_POLICY):
+        return [json_document(props.get("policy"))]
+    if args.resource_type == ROLE:
+        return [json_document(p.get("policy")) for p in props.get("inlinePolicies") or [] if isinstance(p, Mapping)]
+    return []
+
+
+def _attached_arns(args) -> list[str]:
+    props = args.props
+    if args.resource_type == ROLE:
+        return [str(a) for a in props.get("managedPolicyArns") or []]
+    if args.resource_type == ATTACHMENTS_EXCLUSIVE:
+        return [str(a) for a in props.get("policyArns") or []]
+    if args.resource_type in (ATTACHMENT, POLICY_ATTACHMENT, USER_ATTACHMENT, GROUP_ATTACHMENT):
+        return [str(props.get("policyArn") or "")]
+    return []
+
+
 def _least_privilege(args, report_violation):
-    allowed = config_value(args, "wildcardResourceActions", RESOURCELESS_ACTIONS)
-    documents = []
-    if args.resource_type in (ROLE_POLICY, POLICY):
-        documents.append(json_document(args.props.get("policy")))
-    elif args.resource_type == ROLE:
-        documents += [json_document(p.get("policy")) for p in args.props.get("inlinePolicies") or []]
-    elif args.resource_type == ATTACHMENT:
-        arn = str(args.props.get("policyArn", ""))
-        if arn.endswith(BROAD_MANAGED):
-            report_violation(f"Attaches {arn.rsplit('/', 1)[-1]}: grant only the actions the role needs.")
-    for document in documents:
+    allowed = config_value(args, "wildcardResourceActions", resourceless_actions())
+    for arn in _attached_arns(args):
+        name = broad_managed_policy(arn)
+        if name:
+            report_violation(f"Attaches the AWS-managed policy {name}, which grants far more than a service needs. "
+                             "Write a policy with the exact actions and resource ARNs instead.")
+    for document in _documents(args):
         for problem in statement_problems(document, allowed):
             report_violation(f"{problem}. Name the exact actions and resource ARNs.")
 
 
 least_privilege = resource_policy(
     "iam-least-privilege",
-    "IAM policies name exact actions (no '*' or 'service:*') and exact resources ('*' only for actions AWS "
-    "cannot scope, such as ecr:GetAuthorizationToken); no broad managed policies. Fix: list the actions and "
-    "the ARNs the role really uses.",
-    [ROLE_POLICY, POLICY, ROLE, ATTACHMENT],
+    "IAM policies name exact actions (no '*', 'service:*' or prefix wildcards such as 's3:Get*'; no NotAction or "
+    "NotResource in an Allow) and exact resources ('*' only for actions AWS cannot scope, such as "
+    "ecr:GetAuthorizationToken); no broad AWS-managed policies (AdministratorAccess, PowerUserAccess, *FullAccess, "
+    "SecretsManagerReadWrite, ...) attached by any means. Fix: list the actions and the ARNs the role really uses.",
+    [ROLE_POLICY, USER_POLICY, GROUP_POLICY, POLICY, ROLE, ATTACHMENT, ATTACHMENTS_EXCLUSIVE, POLICY_ATTACHMENT,
+     USER_ATTACHMENT, GROUP_ATTACHMENT],
     _least_privilege,
     severity=Severity.HIGH,
     config_schema=PolicyConfigSchema(
         properties={"wildcardResourceActions": {"type": "array", "items": {"type": "string"},
-                                                "default": RESOURCELESS_ACTIONS}}
+                                                "default": resourceless_actions()}}
     ),
 )
 

@@ -10,6 +10,7 @@ from guardrails.common import config_value, containers, number, of_type, related
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+PARAMETER = "aws:ssm/parameter:Parameter"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 EXTERNAL_TAG = "secret-source"
 
@@ -53,22 +54,75 @@ def _aws_secret_is_populated(secret_id: str) -> str | None:
     return None if value and value.strip() else "its current value is empty"
 
 
+def secret_reference(value_from: str) -> str:
+    """The secret or parameter a ``valueFrom`` names, without the JSON key, version stage and version id that
+    ECS allows after a Secrets Manager ARN: ``arn:aws:secretsmanager:<region>:<account>:secret:<name>``
+    followed by ``:<json-key>:<version-stage>:<version-id>``."""
+    value_from = value_from.strip()
+    if value_from.startswith("arn:") and value_from.split(":")[2:3] == ["secretsmanager"]:
+        return ":".join(value_from.split(":")[:7])
+    return value_from
+
+
+def _secret_keys(secret) -> set[str]:
+    """Every string a task definition or a version may use to name ``secret``."""
+    keys = {secret.props.get("arn"), secret.props.get("id"), secret.props.get("name")}
+    return {k for k in keys if isinstance(k, str) and k}
+
+
+def _names_secret(reference: str, name: str | None) -> bool:
+    """A Secrets Manager ARN ends in ``secret:<name>-<6 random characters>``."""
+    if not name or ":secret:" not in reference:
+        return False
+    tail = reference.split(":secret:", 1)[1]
+    return tail == name or (tail.startswith(name + "-") and len(tail) == len(name) + 7)
+
+
+class _Secrets:
+    """The stack's secrets and parameters, findable by anything that names them."""
+
+    def __init__(self, resources):
+        self.secrets = of_type(resources, SECRET)
+        self.by_key = {key: secret for secret in self.secrets for key in _secret_keys(secret)}
+        self.parameters = {key for p in of_type(resources, PARAMETER)
+                           for key in (p.props.get("arn"), p.props.get("name")) if isinstance(key, str) and key}
+        self.with_value: set[str] = set()
+        for version in of_type(resources, SECRET_VERSION):
+            self.with_value |= {s.urn for s in related(version, "secretId", SECRET)}
+            target = self.find(str(version.props.get("secretId") or ""))
+            if target is not None:
+                self.with_value.add(target.urn)
+
+    def find(self, reference: str):
+        reference = secret_reference(reference)
+        if reference in self.by_key:
+            return self.by_key[reference]
+        return next((s for s in self.secrets if _names_secret(reference, s.props.get("name"))), None)
+
+    def is_parameter(self, reference: str) -> bool:
+        """A parameter of the stack, named by ARN or by name (``arn:...:parameter/x`` names ``/x``)."""
+        return reference in self.parameters or reference.split(":parameter", 1)[-1] in self.parameters
+
+
 def _referenced_secrets_have_values(args, report_violation):
-    secrets = of_type(args.resources, SECRET)
-    versions = of_type(args.resources, SECRET_VERSION)
-    with_value = {s.urn for v in versions for s in related(v, "secretId", SECRET)}
-    with_value |= {s.urn for s in secrets for v in versions if s.props.get("arn") and
-                   v.props.get("secretId") in (s.props.get("arn"), s.props.get("id"))}
+    stack = _Secrets(args.resources)
     external_patterns = [re.compile(p) for p in config_value(args, "externalSecretPatterns", [])]
     verify = config_value(args, "verifyExternalWithAws", False)
     for task in of_type(args.resources, TASK_DEFINITION):
         referenced = {s.urn: s for s in related(task, "containerDefinitions", SECRET)}
-        arns = {s.get("valueFrom") for c in containers(task.props) for s in c.get("secrets") or []}
-        referenced.update({s.urn: s for s in secrets if s.props.get("arn") in arns})
+        unmanaged = set()
+        for container in containers(task.props):
+            for entry in container.get("secrets") or []:
+                value_from = str(entry.get("valueFrom") or "")
+                secret = stack.find(value_from)
+                if secret is not None:
+                    referenced[secret.urn] = secret
+                elif value_from and not stack.is_parameter(value_from):
+                    unmanaged.add(secret_reference(value_from))
         for secret in referenced.values():
             name = secret.props.get("name") or secret.name
             external = (secret.props.get("tags") or {}).get(EXTERNAL_TAG) == "external"
-            if secret.urn in with_value:
+            if secret.urn in stack.with_value:
                 continue
             if not external:
                 report_violation(
@@ -80,12 +134,11 @@ def _referenced_secrets_have_values(args, report_violation):
                 problem = _aws_secret_is_populated(name)
                 if problem not in (None, "skip"):
                     report_violation(f"External secret {name}: {problem}. Populate it before deploying.", secret.urn)
-        unmanaged = {a for a in arns if a and a not in {s.props.get("arn") for s in secrets}}
-        for arn in sorted(unmanaged):
-            if any(p.search(arn) for p in external_patterns):
+        for reference in sorted(unmanaged):
+            if any(p.search(reference) for p in external_patterns):
                 continue
             report_violation(
-                f"Task definition {task.name} reads {arn}, a secret this stack does not manage. Fix: add its "
+                f"Task definition {task.name} reads {reference}, a secret this stack does not manage. Fix: add its "
                 "ARN pattern to this policy's externalSecretPatterns so the choice is explicit.",
                 task.urn,
             )
@@ -93,7 +146,8 @@ def _referenced_secrets_have_values(args, report_violation):
 
 referenced_secrets_have_values = stack_policy(
     "secrets-have-values",
-    "Every secret a task definition references has a value in the stack, or is declared external (tag "
+    "Every secret a task definition references (by ARN, with or without a JSON key, or by name) has a value in the "
+    "stack, or is declared external (tag "
     "secret-source=external, or an ARN pattern in externalSecretPatterns); with verifyExternalWithAws and AWS "
     "credentials, external secrets must have a non-empty current value. Fix: set the values before deploying.",
     _referenced_secrets_have_values,
@@ -107,17 +161,29 @@ referenced_secrets_have_values = stack_policy(
 )
 
 
-def _recovery_window(minimum: int):
-    def check(args, report_violation):
-        days = number(args.props.get("recoveryWindowInDays"))
-        days = 30 if days is None else days  # the provider's default
-        wanted = config_value(args, "minimumDays", minimum)
-        if days == 0:
-            report_violation("recoveryWindowInDays is 0: a deleted secret is gone immediately. "
-                             f"Use at least {wanted} days (30 recommended).")
-        elif days < wanted:
-            report_violation(f"recoveryWindowInDays is {days:g}; use at least {wanted} days.")
-    return check
+def recovery_window_problem(days: float | None, wanted: int) -> str | None:
+    """The message for a recovery window shorter than ``wanted`` days (None: the provider's default, 30)."""
+    days = 30 if days is None else days
+    if days == 0:
+        return (f"recoveryWindowInDays is 0: a deleted secret is gone immediately. Use at least {wanted} days "
+                "(30 recommended).")
+    if days < wanted:
+        return f"recoveryWindowInDays is {days:g}; use at least {wanted} days."
+    return None
+
+
+def _minimum_window(args, report_violation):
+    problem = recovery_window_problem(number(args.props.get("recoveryWindowInDays")),
+                                      config_value(args, "minimumDays", 7))
+    if problem:
+        report_violation(problem)
+
+
+def _recommended_window(args, report_violation):
+    problem = recovery_window_problem(number(args.props.get("recoveryWindowInDays")),
+                                      config_value(args, "minimumDays", 30))
+    if problem:
+        report_violation(problem)
 
 
 recovery_window_minimum = resource_policy(
@@ -125,7 +191,7 @@ recovery_window_minimum = resource_policy(
     "Secrets keep a recovery window of at least 7 days so an accidental delete or destroy can be undone "
     "(restore-secret). Fix: recovery_window_in_days >= 7.",
     [SECRET],
-    _recovery_window(7),
+    _minimum_window,
     config_schema=PolicyConfigSchema(properties={"minimumDays": {"type": "integer", "default": 7, "minimum": 7}}),
 )
 
@@ -133,7 +199,7 @@ recovery_window_recommended = resource_policy(
     "secret-recovery-window-recommended",
     "Secrets keep the 30-day recovery window the deployment notes rely on. Fix: recovery_window_in_days = 30.",
     [SECRET],
-    _recovery_window(30),
+    _recommended_window,
     level=EnforcementLevel.ADVISORY,
     severity=Severity.LOW,
     config_schema=PolicyConfigSchema(properties={"minimumDays": {"type": "integer", "default": 30}}),

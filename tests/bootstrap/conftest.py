@@ -23,9 +23,15 @@ if str(BOOTSTRAP_DIR) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP_DIR))
 
 
+# The zone of the main program's domain in the offline account (offline/mocks.py), as an administrator
+# sets hostedZoneId for prod's domain.
+HOSTED_ZONE_ID = "Z0EXAMPLE00000000000"
+
+
 def evaluate_bootstrap(**overrides) -> PlannedStack:
     return evaluate_stack(STACK, project_dir=BOOTSTRAP_DIR,
-                          config_overrides={"githubRepository": REPOSITORY, **overrides})
+                          config_overrides={"githubRepository": REPOSITORY, "hostedZoneId": HOSTED_ZONE_ID,
+                                            **overrides})
 
 
 @pytest.fixture(scope="session")

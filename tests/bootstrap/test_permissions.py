@@ -12,7 +12,7 @@ import pytest
 from policy_sentry.querying.actions import get_action_data
 
 from offline.mocks import MOCK_ACCOUNT_ID
-from tests.bootstrap.conftest import attached_documents, role_arn
+from tests.bootstrap.conftest import HOSTED_ZONE_ID, attached_documents, role_arn
 from tests.bootstrap.iam_eval import allowed
 
 REGION = "eu-central-1"
@@ -414,7 +414,9 @@ def test_deploy_role_refuses_what_is_not_the_main_programs(deploy, action, arn, 
 
 
 def test_deploy_role_manages_the_dns_and_certificates_of_the_https_feature(deploy):
-    zone = "arn:aws:route53:::hostedzone/Z0123456789ABC"
+    zone = f"arn:aws:route53:::hostedzone/{HOSTED_ZONE_ID}"  # the zone the administrator named
+    assert not allowed(deploy, "route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/ZOTHER000000",
+                       {"route53:ChangeResourceRecordSetsRecordTypes": ["A"]})
     assert allowed(deploy, "route53:ChangeResourceRecordSets", zone,
                    {"route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"]})
     assert allowed(deploy, "route53:ChangeResourceRecordSets", zone,

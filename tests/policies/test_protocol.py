@@ -131,3 +131,64 @@ def test_analyze_stack_reports_stack_policies_with_urns(prod):
     by_policy = {d.policyName: d for d in response.diagnostics}
     assert by_policy["ecs-no-migrations-at-start"].urn == app.urn
     assert by_policy["ecs-no-migrations-at-start"].enforcementLevel == analyzer_pb2.MANDATORY
+
+
+# ----------------------------------------------------------------------------- shared conversion = the SDK's answers
+
+
+def _sdk_and_shared(config: dict):
+    from pulumi_policy import EnforcementLevel
+    from pulumi_policy import policy as sdk
+
+    from guardrails import PACK_NAME
+    from guardrails.engine import SharedConversionServicer
+
+    servicers = [cls(PACK_NAME, "1.0.0", all_policies(), EnforcementLevel.MANDATORY)
+                 for cls in (sdk._PolicyAnalyzerServicer, SharedConversionServicer)]
+    names = [p.name for p in all_policies()]
+    for servicer in servicers:
+        servicer.Configure(policy_config_request(config, names), None)
+    return servicers
+
+
+@pytest.mark.parametrize("config", [
+    {},
+    {"log-retention": {"enforcementLevel": "remediate", "retentionDays": 14}, "required-tags": "disabled",
+     "ecs-no-migrations-at-start": "advisory", "monthly-budget": {"enforcementLevel": "mandatory",
+                                                                  "maxMonthlyUsd": 10}},
+], ids=["defaults", "levels-and-thresholds"])
+def test_shared_conversion_answers_exactly_as_the_sdk(prod, monkeypatch, config):
+    """The pack's analyzer converts each request once; every answer must equal the SDK's own analyzer."""
+    import copy
+
+    from offline.policy_client import analyze_requests
+
+    monkeypatch.setenv("PULUMI_PROJECT", "truecaller-backend")
+    monkeypatch.setenv("PULUMI_STACK", "prod")
+    broken = copy.deepcopy(prod)
+    app = next(r for r in broken.resources if r.name == "app" and r.type.endswith("TaskDefinition"))
+    definitions = json.loads(app.outputs["containerDefinitions"])
+    definitions[0]["command"] = ["sh", "-c", "npx prisma migrate deploy && node dist/src/main"]
+    app.outputs["containerDefinitions"] = json.dumps(definitions)
+    requests, stack_request = analyze_requests(broken)
+    requests.append(analyzer_pb2.AnalyzeRequest(type="aws:cloudwatch/logGroup:LogGroup", urn="urn:x", name="x",
+                                                properties=to_struct({"retentionInDays": UNKNOWN, "tags": {}})))
+    sdk_servicer, shared = _sdk_and_shared(config)
+    for request in requests:
+        assert shared.Analyze(request, None) == sdk_servicer.Analyze(request, None), request.urn
+    assert shared.AnalyzeStack(stack_request, None) == sdk_servicer.AnalyzeStack(stack_request, None)
+    assert shared.AnalyzeStack(stack_request, None).diagnostics  # the case is not trivially empty
+
+
+def test_the_collector_is_paused_during_a_request_and_restored_after():
+    import gc
+
+    from guardrails.engine import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
