@@ -262,6 +262,9 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=0, maximum=1000000),
     Setting("costAlbLcu", "integer", 1, "Cost estimate: average ALB load balancer capacity units.",
             minimum=0, maximum=10000),
+    Setting("costDeploysPerMonth", "integer", 20,
+            "Cost estimate: releases per month (blue/green, canary and linear run two task sets during each).",
+            minimum=0, maximum=10000),
 )
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -315,6 +318,7 @@ class AppConfig:
     cost_log_gb_per_month: int
     cost_nat_gb_per_month: int
     cost_alb_lcu: int
+    cost_deploys_per_month: int
     # Managed secret values, wrapped as Pulumi secrets; empty in external mode.
     secret_values: Mapping[str, pulumi.Output[str]] = field(default_factory=dict, repr=False)
 

@@ -29,6 +29,7 @@ def assumptions_from(planned: PlannedStack) -> Assumptions:
         log_gb_per_month=float(config.get(key + "costLogGbPerMonth", Assumptions.log_gb_per_month)),
         nat_gb_per_month=float(config.get(key + "costNatGbPerMonth", Assumptions.nat_gb_per_month)),
         alb_lcu=float(config.get(key + "costAlbLcu", Assumptions.alb_lcu)),
+        deploys_per_month=float(config.get(key + "costDeploysPerMonth", Assumptions.deploys_per_month)),
     )
 
 

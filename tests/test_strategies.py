@@ -186,3 +186,34 @@ def test_a_linear_step_that_does_not_divide_100_takes_one_more_step():
     linear = Rollout(interval=10, timeout=5, healthy_threshold=2, deregistration_delay=15, grace_period=0,
                      strategy="linear", bake_minutes=0, linear_step_percent=30, linear_interval_minutes=1)
     assert linear.all_requests == 25 + 3 * 60  # 30, 60, 90, 100 %
+
+
+# What each strategy adds to the monthly estimate, computed by hand from prod (2 tasks of 0.5 vCPU /
+# 1 GB) and 20 releases a month: the second task set runs for the shift and the bake of each release.
+#   blue-green: 10 min bake                 -> 2 x 10/60 x 20 =  6.667 task-hours
+#   canary:     5 min canary + 10 min bake  -> 2 x 15/60 x 20 = 10.0
+#   linear:     3 more steps x 5 + 10 bake  -> 2 x 25/60 x 20 = 16.667
+EXTRA_TASK_HOURS = {"blue-green": 20 / 3, "canary": 10.0, "linear": 50 / 3}
+
+
+@pytest.mark.parametrize("strategy", SHIFTING)
+def test_the_estimate_prices_the_second_task_set_and_names_the_second_target_group(by_strategy, strategy):
+    from offline.cost import estimate_planned
+
+    lines = {line.item: line for line in estimate_planned(by_strategy[strategy]).lines}
+    vcpu = next(line for item, line in lines.items() if item.startswith(f"Fargate vCPU ({strategy}: second task set"))
+    memory = next(line for item, line in lines.items() if item.startswith(f"Fargate memory ({strategy}: second"))
+    assert vcpu.quantity == pytest.approx(EXTRA_TASK_HOURS[strategy] * 0.5)
+    assert memory.quantity == pytest.approx(EXTRA_TASK_HOURS[strategy] * 1.0)
+    assert vcpu.unit_price == 0.04656 and memory.unit_price == 0.00511  # eu-central-1 x86 on-demand
+    (target_group,) = [line for item, line in lines.items() if item.startswith("Second target group")]
+    assert target_group.monthly == 0
+
+
+def test_rolling_adds_nothing_and_releases_per_month_scale_the_extra(prod):
+    from offline.cost import estimate_planned
+
+    assert not [line for line in estimate_planned(prod).lines if "second task set" in line.item]
+    fewer = evaluate_stack("prod", config_overrides={"deploymentStrategy": "canary", "costDeploysPerMonth": 5})
+    (vcpu,) = [line for line in estimate_planned(fewer).lines if line.item.startswith("Fargate vCPU (canary")]
+    assert vcpu.quantity == pytest.approx(2 * 15 / 60 * 5 * 0.5)

@@ -10,6 +10,7 @@ highest listed price of each item (``region_prices``) and the estimate says it i
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ class Assumptions:
     endpoint_gb_per_month: float = 0.0  # GB through interface endpoints
     ecr_gb: float = 3.0  # image storage (about ten 300 MB images)
     secrets_api_calls_per_month: float = 10_000.0  # task starts x secrets, rotations, tooling
+    deploys_per_month: float = 20.0  # releases: blue/green, canary and linear run two task sets during each
 
 
 @dataclass
@@ -199,6 +201,7 @@ def estimate(
                               fargate["gbHour"]))
         if (service.props.get("networkConfiguration") or {}).get("assignPublicIp"):
             public_task_ips += desired
+        lines += _traffic_shift(service, desired, cpu, memory, fargate, label, assumptions)
 
     albs = [lb for lb in of.get(LOAD_BALANCER, []) if lb.props.get("loadBalancerType", "application") == "application"]
     if albs:
@@ -271,6 +274,40 @@ def estimate(
 
     return Estimate(region=region, retrieved=prices["retrieved"], lines=lines, unknown=unknown,
                     approximate=approximate)
+
+
+def traffic_shift_minutes(deployment: dict) -> float | None:
+    """Minutes a blue/green, canary or linear release runs the new task set beside the old one: the
+    shift (canary interval, or the linear steps after the first) and the bake. None for rolling."""
+    strategy = deployment.get("strategy") or "ROLLING"
+    if strategy == "ROLLING":
+        return None
+    minutes = _num(deployment.get("bakeTimeInMinutes")) or 0.0
+    if strategy == "CANARY":
+        minutes += _num((deployment.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes")) or 0.0
+    if strategy == "LINEAR":
+        linear = deployment.get("linearConfiguration") or {}
+        step = _num(linear.get("stepPercent")) or 100.0
+        minutes += (math.ceil(100 / step) - 1) * (_num(linear.get("stepBakeTimeInMinutes")) or 0.0)
+    return minutes
+
+
+def _traffic_shift(service: CostResource, desired: float, cpu: float, memory: float, fargate: dict, label: str,
+                   assumptions: Assumptions) -> list[LineItem]:
+    """What a traffic-shifting strategy adds: a full second task set during each release's shift and bake,
+    and a second target group (which has no charge of its own)."""
+    deployment = service.props.get("deploymentConfiguration") or {}
+    minutes = traffic_shift_minutes(deployment)
+    if minutes is None:
+        return []
+    strategy = str(deployment.get("strategy")).lower().replace("_", "-")
+    task_hours = desired * minutes / MINUTES_PER_HOUR * assumptions.deploys_per_month
+    during = f"{strategy}: second task set {minutes:g} min x {assumptions.deploys_per_month:g} releases"
+    return [
+        LineItem(f"Fargate vCPU ({during}, {label})", task_hours * cpu / 1024, "vCPU-hour", fargate["vcpuHour"]),
+        LineItem(f"Fargate memory ({during})", task_hours * memory / 1024, "GB-hour", fargate["gbHour"]),
+        LineItem(f"Second target group ({strategy}; no charge of its own, LCUs as before)", 1, "target group", 0.0),
+    ]
 
 
 def _tracked_metrics(policy: CostResource) -> int:

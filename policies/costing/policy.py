@@ -32,6 +32,7 @@ def assumptions_from(config) -> Assumptions:
         log_gb_per_month=float(config.get("logGbPerMonth", defaults.log_gb_per_month)),
         nat_gb_per_month=float(config.get("natGbPerMonth", defaults.nat_gb_per_month)),
         alb_lcu=float(config.get("albLcu", defaults.alb_lcu)),
+        deploys_per_month=float(config.get("deploysPerMonth", defaults.deploys_per_month)),
     )
 
 
@@ -71,6 +72,7 @@ _ESTIMATE_SCHEMA = {
     "logGbPerMonth": {"type": "number", "default": 5},
     "natGbPerMonth": {"type": "number", "default": 20},
     "albLcu": {"type": "number", "default": 1},
+    "deploysPerMonth": {"type": "number", "default": 20},
 }
 
 budget_policy = StackValidationPolicy(

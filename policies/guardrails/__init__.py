@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from guardrails import cloudwatch, docker, ec2, ecr, ecs, elb, iam, scaling, secretsmanager, tags
+from guardrails import cloudwatch, docker, ec2, ecr, ecs, elb, iam, kms, s3, scaling, secretsmanager, tags
 
 PACK_NAME = "truecaller-guardrails"
-MODULES = (ecs, docker, secretsmanager, cloudwatch, elb, ecr, ec2, iam, scaling, tags)
+MODULES = (ecs, docker, secretsmanager, cloudwatch, elb, ecr, ec2, iam, s3, kms, scaling, tags)
 
 
 def all_policies() -> list[Policy]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 
-from pulumi_policy import PolicyConfigSchema, Severity
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity
 
 from guardrails.common import (
     TASK_DEFINITION,
     config_value,
     containers,
+    json_document,
     number,
     of_type,
     related,
@@ -257,5 +259,111 @@ zero_downtime_rolling = resource_policy(
     ),
 )
 
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+ROLE = "aws:iam/role:Role"
+TRAFFIC_SHIFTING = ("BLUE_GREEN", "CANARY", "LINEAR")
+
+
+def _strategy(props) -> str:
+    return str((props.get("deploymentConfiguration") or {}).get("strategy") or "ROLLING")
+
+
+def _referenced(service, resources, resource_type: str, arn):
+    """The stack's resource of ``resource_type`` an ARN of the service names: by that ARN, else (a preview,
+    where ARNs are not known yet) among the ones the load balancer block was computed from. None when the
+    service names none."""
+    if not isinstance(arn, str) or not arn:
+        return None
+    candidates = of_type(resources, resource_type)
+    exact = next((r for r in candidates if r.props.get("arn") == arn), None)
+    if exact is not None:
+        return exact
+    depends = {r.urn for r in related(service, "loadBalancers", resource_type)}
+    return next((r for r in candidates if r.urn in depends), None)
+
+
+def _trusts_ecs(role) -> bool:
+    document = json_document(role.props.get("assumeRolePolicy")) or {}
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    statements = statements if isinstance(statements, list) else [statements]
+    return any(isinstance(s, dict) and s.get("Effect") == "Allow"
+               and "ecs.amazonaws.com" in str((s.get("Principal") or {}).get("Service", "")) for s in statements)
+
+
+def _traffic_shift_complete(args, report_violation):
+    for service in of_type(args.resources, SERVICE):
+        strategy = _strategy(service.props)
+        if strategy not in TRAFFIC_SHIFTING:
+            continue
+        name = short_urn(service.urn)
+        balancers = service.props.get("loadBalancers") or []
+        advanced = (balancers[0].get("advancedConfiguration") or {}) if balancers else {}
+        if not advanced:
+            report_violation(f"Service {name} deploys {strategy} without loadBalancers[0].advancedConfiguration: "
+                             "ECS needs the alternate target group, the production listener rule and the role. "
+                             "Fix: deploymentStrategy in the kit creates them (infra/traffic_shift.py).", service.urn)
+            continue
+        primary = _referenced(service, args.resources, TARGET_GROUP, balancers[0].get("targetGroupArn"))
+        alternate = _referenced(service, args.resources, TARGET_GROUP, advanced.get("alternateTargetGroupArn"))
+        if alternate is None or (primary is not None and alternate.urn == primary.urn):
+            report_violation(f"Service {name} ({strategy}) has no second target group of its own: "
+                             "alternateTargetGroupArn must name another target group of the stack.", service.urn)
+        elif alternate.props.get("targetType") != "ip":
+            report_violation(f"Service {name}: the alternate target group {short_urn(alternate.urn)} must have "
+                             "target type 'ip' (Fargate tasks register by IP).", service.urn)
+        for field, what in (("productionListenerRule", "production"), ("testListenerRule", "test")):
+            if _referenced(service, args.resources, LISTENER_RULE, advanced.get(field)) is None:
+                report_violation(f"Service {name} ({strategy}) names no {what} listener rule of the stack in "
+                                 f"advancedConfiguration.{field}: ECS shifts traffic by its weights.", service.urn)
+        role = _referenced(service, args.resources, ROLE, advanced.get("roleArn"))
+        if role is None or not _trusts_ecs(role):
+            report_violation(f"Service {name} ({strategy}) needs advancedConfiguration.roleArn: a role of the stack "
+                             "that ecs.amazonaws.com may assume to move the listener rules' weights.", service.urn)
+
+
+traffic_shift_complete = stack_policy(
+    "ecs-traffic-shift-complete",
+    "An ECS service that deploys blue/green, canary or linear has what ECS needs to shift traffic: an "
+    "alternate IP target group besides its own, production and test listener rules, and a role "
+    "ecs.amazonaws.com may assume. Fix: set deploymentStrategy and let the kit create them "
+    "(infra/traffic_shift.py).",
+    _traffic_shift_complete,
+    severity=Severity.HIGH,
+)
+
+
+def _production_release_safety(args, report_violation):
+    production = config_value(args, "productionStacks", ["prod", "production"])
+    if os.environ.get("PULUMI_STACK", "") not in production:
+        return
+    for service in of_type(args.resources, SERVICE):
+        if not service.props.get("loadBalancers"):
+            continue
+        deployment = service.props.get("deploymentConfiguration") or {}
+        bake = number(deployment.get("bakeTimeInMinutes")) or 0
+        alarms = service.props.get("alarms") or {}
+        alarm_rollback = bool(alarms.get("enable") and alarms.get("rollback") and alarms.get("alarmNames"))
+        if not (alarm_rollback or (_strategy(service.props) in TRAFFIC_SHIFTING and bake > 0)):
+            report_violation(f"Production service {short_urn(service.urn)} neither bakes its releases nor rolls "
+                             "back on alarms: a bad release stays until someone notices. Fix: alarms={alarm_names: "
+                             "[5xx alarms], enable, rollback} or deploymentStrategy blue-green/canary/linear with "
+                             "bakeMinutes > 0.", service.urn)
+
+
+production_release_safety = stack_policy(
+    "ecs-production-release-safety",
+    "Production ECS services release with a safety net: deployment alarms that roll back, or a blue/green, canary "
+    "or linear strategy with a bake time. Fix: the kit's 5xx deployment alarms (default), or deploymentStrategy "
+    "with bakeMinutes.",
+    _production_release_safety,
+    level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    config_schema=PolicyConfigSchema(
+        properties={"productionStacks": {"type": "array", "items": {"type": "string"},
+                                         "default": ["prod", "production"]}}
+    ),
+)
+
 POLICIES = [no_migrations_at_start, no_plaintext_secrets, fargate_task_size, images_pinned_by_digest,
-            zero_downtime_rolling]
+            zero_downtime_rolling, traffic_shift_complete, production_release_safety]

@@ -100,4 +100,63 @@ https_when_certificate = stack_policy(
     severity=Severity.MEDIUM,
 )
 
-POLICIES = [target_group_health_check, alb_hardening, https_when_certificate]
+def _listeners_of(balancer, listeners) -> list:
+    arn = balancer.props.get("arn")
+    return [x for x in listeners if balancer.urn in {r.urn for r in related(x, "loadBalancerArn", LOAD_BALANCER)}
+            or (arn and x.props.get("loadBalancerArn") == arn)]
+
+
+def is_production(args, balancers) -> bool:
+    """A production stack by name (productionStacks), or a protected one (the kit's `protect`: ALB deletion
+    protection on)."""
+    production = config_value(args, "productionStacks", ["prod", "production"])
+    return (os.environ.get("PULUMI_STACK", "") in production
+            or any(b.props.get("enableDeletionProtection") is True for b in balancers))
+
+
+def _https_in_production(args, report_violation):
+    balancers = [b for b in of_type(args.resources, LOAD_BALANCER)
+                 if b.props.get("loadBalancerType", "application") == "application" and not b.props.get("internal")]
+    if not balancers or not is_production(args, balancers):
+        return
+    fix = "Fix: pulumi config set domainName <api.example.com> (or certificateArn with domainName)"
+    listeners = of_type(args.resources, LISTENER)
+    for balancer in balancers:
+        mine = _listeners_of(balancer, listeners)
+        https = [x for x in mine if str(x.props.get("protocol", "")).upper() == "HTTPS"]
+        if not https:
+            report_violation(f"{short_urn(balancer.urn)} serves production without HTTPS. {fix}.", balancer.urn)
+        for listener in https:
+            policy = str(listener.props.get("sslPolicy") or "")
+            if not listener.props.get("certificateArn"):
+                report_violation(f"HTTPS listener {listener.name} has no certificate. {fix}.", listener.urn)
+            if not policy.startswith("ELBSecurityPolicy-TLS13"):
+                named = policy or "the default (TLS 1.0)"
+                report_violation(f"HTTPS listener {listener.name} uses security policy {named}; use a TLS 1.3 "
+                                 "policy such as ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09.", listener.urn)
+        for listener in mine:
+            if str(listener.props.get("protocol", "")).upper() != "HTTP":
+                continue
+            redirects = [a for a in listener.props.get("defaultActions") or []
+                         if a.get("type") == "redirect" and (a.get("redirect") or {}).get("protocol") == "HTTPS"
+                         and (a.get("redirect") or {}).get("statusCode") == "HTTP_301"]
+            if not redirects:
+                report_violation(f"HTTP listener {listener.name} of {short_urn(balancer.urn)} serves production "
+                                 f"traffic in plain text; it must answer 301 to HTTPS. {fix}.", listener.urn)
+
+
+https_in_production = stack_policy(
+    "alb-https-in-production",
+    "In production (a stack in productionStacks, or a protected one), internet-facing load balancers serve "
+    "HTTPS with a certificate and a TLS 1.3 security policy, and every HTTP listener only answers 301 to "
+    "HTTPS; plain HTTP is for unprotected stacks (allowPlainHttp). Fix: pulumi config set domainName "
+    "<api.example.com>.",
+    _https_in_production,
+    severity=Severity.HIGH,
+    config_schema=PolicyConfigSchema(
+        properties={"productionStacks": {"type": "array", "items": {"type": "string"},
+                                         "default": ["prod", "production"]}}
+    ),
+)
+
+POLICIES = [target_group_health_check, alb_hardening, https_when_certificate, https_in_production]

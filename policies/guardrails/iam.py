@@ -38,6 +38,10 @@ def resourceless_actions() -> list[str]:
         "ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "logs:DescribeLogGroups", "cloudwatch:PutMetricData",
         "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ssmmessages:CreateControlChannel",
         "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+        # What ECS reads while it shifts blue/green, canary and linear traffic (the role of the load balancer's
+        # advancedConfiguration; AWS's AmazonECSInfrastructureRolePolicyForLoadBalancers grants them on "*").
+        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
     ]
 
 

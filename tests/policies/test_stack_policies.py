@@ -175,6 +175,17 @@ MUTATIONS = [
                                                                         lambda x: x.update(tags={}))),
     ("forty-tasks", "monthly-budget", "advisory",
      lambda p, t: edit(p, "Service", "service", lambda x: x.update(desiredCount=40))),
+    ("prod-plain-http", "alb-https-in-production", "mandatory",
+     lambda p, t: (drop(p, "Listener", "https"),
+                   edit(p, "Listener", "http", lambda x: x.update(defaultActions=[
+                       {"type": "forward", "targetGroupArn": find(p, "TargetGroup", "app").outputs["arn"]}])))),
+    ("prod-tls-1-0", "alb-https-in-production", "mandatory",
+     lambda p, t: edit(p, "Listener", "https", lambda x: x.update(sslPolicy="ELBSecurityPolicy-2016-08"))),
+    ("prod-no-release-safety-net", "ecs-production-release-safety", "advisory",
+     lambda p, t: edit(p, "Service", "service", lambda x: x.pop("alarms"))),
+    ("blue-green-without-traffic-shift", "ecs-traffic-shift-complete", "mandatory",
+     lambda p, t: edit(p, "Service", "service", lambda x: x.update(
+         deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": "10"}))),
 ]
 
 
@@ -245,6 +256,18 @@ def test_every_policy_in_the_pack_is_reached_by_a_good_and_a_bad_case(planned, m
         recorder.case = f"bad:{mutation}"
         broken = copy.deepcopy(planned["prod"])
         change(broken, tmp_path)
+        run_in_process(servicer, broken)
+    # Buckets and keys: the bootstrap's graph (good), and each of its protections removed (bad).
+    from tests.bootstrap.conftest import evaluate_bootstrap
+    from tests.bootstrap.test_policy_pack import UNPROTECTED
+
+    bootstrap = evaluate_bootstrap()
+    recorder.case = "good:bootstrap"
+    run_in_process(servicer, bootstrap)
+    for mutation, _policy, change in UNPROTECTED:
+        recorder.case = f"bad:{mutation}"
+        broken = copy.deepcopy(bootstrap)
+        change(broken)
         run_in_process(servicer, broken)
     recorder.case = "bad:region-without-prices"
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"aws:region": "ap-southeast-4"}))
