@@ -56,25 +56,48 @@ def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
-def policy_config_request(config: Mapping[str, Any], policy_names: list[str]) -> analyzer_pb2.ConfigureAnalyzerRequest:
-    """The CLI's --policy-pack-config format: {"all": level, "<policy>": level | {"enforcementLevel": ..., ...}}."""
-    entries: dict[str, analyzer_pb2.PolicyConfig] = {}
-    default_level = config.get("all")
-    for name in policy_names:
-        value = config.get(name, default_level)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            level, properties = value, {}
-        else:
-            properties = {k: v for k, v in value.items() if k != "enforcementLevel"}
-            level = value.get("enforcementLevel", default_level or "advisory")
-        if level not in LEVELS:
-            raise ValueError(f"policy config for {name!r}: enforcement level {level!r} is not one of {sorted(LEVELS)}")
-        entries[name] = analyzer_pb2.PolicyConfig(enforcementLevel=LEVELS[level], properties=to_struct(properties))
+def policy_defaults(info) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Each policy's own enforcement level and config-schema defaults, from GetAnalyzerInfo."""
+    defaults = {}
+    for policy in info.policies:
+        schema = json_format.MessageToDict(policy.configSchema.properties) if policy.HasField("configSchema") else {}
+        defaults[policy.name] = (policy.enforcementLevel,
+                                 {key: spec["default"] for key, spec in schema.items() if "default" in spec})
+    return defaults
+
+
+def policy_config_request(config: Mapping[str, Any], policy_names: list[str],
+                          defaults: Mapping[str, tuple[int, dict[str, Any]]] | None = None,
+                          ) -> analyzer_pb2.ConfigureAnalyzerRequest:
+    """The CLI's --policy-pack-config format ({"all": level, "<policy>": level | {"enforcementLevel": ...,
+    "<property>": ...}}) reconciled as the CLI does (ReconcilePolicyPackConfig): every policy starts from its
+    own level and its schema's defaults, "all" sets every level, a policy's entry sets its level only when it
+    names one and its properties over the defaults. Without ``defaults`` only the configured policies are
+    sent, and one without a level keeps the mandatory default of this pack."""
     unknown = set(config) - set(policy_names) - {"all"}
     if unknown:
         raise ValueError(f"policy config names unknown policies {sorted(unknown)}; the pack has {policy_names}")
+    levels: dict[str, int] = {name: level for name, (level, _props) in (defaults or {}).items()}
+    properties: dict[str, dict[str, Any]] = {name: dict(props) for name, (_level, props) in (defaults or {}).items()}
+    every = config.get("all")
+    if every is not None:
+        if every not in LEVELS:
+            raise ValueError(f"policy config 'all': enforcement level {every!r} is not one of {sorted(LEVELS)}")
+        levels.update({name: LEVELS[every] for name in policy_names})
+    for name in policy_names:
+        value = config.get(name)
+        if value is None:
+            continue
+        level = value if isinstance(value, str) else value.get("enforcementLevel")
+        if level is not None and level not in LEVELS:
+            raise ValueError(f"policy config for {name!r}: enforcement level {level!r} is not one of {sorted(LEVELS)}")
+        if level is not None:
+            levels[name] = LEVELS[level]
+        levels.setdefault(name, analyzer_pb2.MANDATORY)
+        if isinstance(value, Mapping):
+            properties.setdefault(name, {}).update({k: v for k, v in value.items() if k != "enforcementLevel"})
+    entries = {name: analyzer_pb2.PolicyConfig(enforcementLevel=level, properties=to_struct(properties.get(name, {})))
+               for name, level in levels.items()}
     return analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries)
 
 
@@ -158,7 +181,7 @@ def configure(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
     names = [p.name for p in info.policies]
     stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(stack=planned.stack, project=planned.project))
     if config:
-        stub.Configure(policy_config_request(config, names))
+        stub.Configure(policy_config_request(config, names, policy_defaults(info)))
     return names, {p.name: p.description for p in info.policies}
 
 

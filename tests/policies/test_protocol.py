@@ -11,7 +11,14 @@ import pytest
 from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from offline.policy_client import PACK_DIR, PolicyPackServer, analyze, policy_config_request, to_struct
+from offline.policy_client import (
+    PACK_DIR,
+    PolicyPackServer,
+    analyze,
+    policy_config_request,
+    policy_defaults,
+    to_struct,
+)
 
 from guardrails import all_policies  # isort: skip
 
@@ -78,6 +85,32 @@ def test_configure_applies_a_policy_config_file(stub, tmp_path):
         assert [(d.policyName, d.enforcementLevel) for d in mutable] == [("ecr-immutable-tags", analyzer_pb2.MANDATORY)]
     finally:
         stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest())
+
+
+def test_an_entry_without_a_level_keeps_the_policys_own_level_as_the_cli_reconciles_it(stub):
+    """The CLI (ReconcilePolicyPackConfig) starts every policy from its own level and schema defaults;
+    a config entry that sets only a threshold must not turn a mandatory policy advisory."""
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    names = [p.name for p in info.policies]
+    request = policy_config_request({"log-retention": {"retentionDays": 14}}, names, policy_defaults(info))
+    assert set(request.policyConfig) == set(names)  # every policy, with its own level and defaults
+    assert json_format.MessageToDict(request.policyConfig["secret-recovery-window"].properties) == {"minimumDays": 7}
+    stub.Configure(request)
+    try:
+        (diagnostic,) = [d for d in analyze_one(stub, "aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 7})
+                         if d.policyName == "log-retention"]
+        assert diagnostic.enforcementLevel == analyzer_pb2.MANDATORY and "exactly 14" in diagnostic.message
+    finally:
+        stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest())
+
+
+def test_all_sets_every_level_and_an_entry_overrides_it(stub):
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    names = [p.name for p in info.policies]
+    request = policy_config_request({"all": "advisory", "log-retention": "mandatory"}, names, policy_defaults(info))
+    levels = {name: entry.enforcementLevel for name, entry in request.policyConfig.items()}
+    assert levels.pop("log-retention") == analyzer_pb2.MANDATORY
+    assert set(levels.values()) == {analyzer_pb2.ADVISORY}
 
 
 def test_example_config_file_is_valid_for_the_pack(stub):
