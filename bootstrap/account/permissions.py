@@ -395,13 +395,3 @@ def preview_documents(scope: Scope) -> dict[str, dict[str, Any]]:
 def deploy_documents(scope: Scope) -> dict[str, dict[str, Any]]:
     """`pulumi up` and `python -m ops`: everything the main program creates, nothing else."""
     return documents(grants(scope))
-
-
-def wildcard_actions(docs: dict[str, dict[str, Any]]) -> list[str]:
-    """Actions the documents allow on Resource "*" (each must be one AWS cannot scope)."""
-    found = set()
-    for document in docs.values():
-        for statement in document["Statement"]:
-            if statement["Resource"] == "*":
-                found.update(statement["Action"])
-    return sorted(found)

@@ -76,3 +76,17 @@ def test_fargate_task_sizes():
         pack = ecs.fargate_size_problem(cpu, memory)
         program = [p for p in program_problems({"cpu": str(cpu), "memory": str(memory)}) if ":memory =" in p]
         assert bool(program) == bool(pack), (cpu, memory, program, pack)
+
+
+def test_cost_assumption_defaults():
+    """A stack without costLogGbPerMonth & co. is priced with the pack's own assumptions (the budget policy
+    in CI) and with the program's declared defaults (make plan): the two must be the same usage."""
+    from costing.estimator import Assumptions  # isort: skip
+
+    from infra.config import SETTINGS_BY_KEY
+
+    pairs = {"costLogGbPerMonth": "log_gb_per_month", "costNatGbPerMonth": "nat_gb_per_month",
+             "costAlbLcu": "alb_lcu", "costDeploysPerMonth": "deploys_per_month"}
+    assert sorted(pairs) == sorted(key for key in SETTINGS_BY_KEY if key.startswith("cost"))
+    for key, field in pairs.items():
+        assert SETTINGS_BY_KEY[key].default == getattr(Assumptions(), field), key
