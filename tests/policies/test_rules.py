@@ -847,8 +847,8 @@ def test_every_line_of_a_small_stack_by_hand():
         cost(estimator.VPC_ENDPOINT, "logs-ep", {"vpcEndpointType": "Interface"}),
         cost(estimator.VPC_ENDPOINT, "s3", {"vpcEndpointType": "Gateway"}),
         cost(estimator.METRIC_ALARM, "a1", {}),
-        cost(estimator.METRIC_ALARM, "a2", {"metricQueries": [{"metric": {"metricName": "m"}}, {"metric": {"metricName": "n"}},
-                                                           {"expression": "x"}]}),
+        cost(estimator.METRIC_ALARM, "a2", {"metricQueries": [
+            {"metric": {"metricName": "m"}}, {"metric": {"metricName": "n"}}, {"expression": "x"}]}),
         cost(estimator.DASHBOARD, "d", {}),
     ]
     result = estimator.estimate(resources, "us-east-1",
