@@ -124,9 +124,30 @@ def message_only(diff: str) -> bool:
     return len(changed) == 1 and _message_rewrite(*changed[0])
 
 
-def show(name: str) -> str:
-    mutmut = Path(sys.executable).with_name("mutmut")
-    return subprocess.run([str(mutmut), "show", name], cwd=WORKSPACE, capture_output=True, text=True).stdout
+_DIFFS = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+names = json.load(sys.stdin)
+diffs = {}
+for name in names:
+    try:
+        diffs[name] = get_diff_for_mutant(name)
+    except Exception as error:  # noqa: BLE001 - a mutant whose diff cannot be read is simply not message-only
+        diffs[name] = f"(no diff: {error})"
+print(json.dumps(diffs))
+"""
+
+
+def diffs(names: list[str]) -> dict[str, str]:
+    """The diffs of many mutants, read by mutmut in one process (`mutmut show` per mutant is slow)."""
+    if not names:
+        return {}
+    result = subprocess.run([sys.executable, "-c", _DIFFS], cwd=WORKSPACE, input=json.dumps(names),
+                            capture_output=True, text=True, check=False)
+    try:
+        return json.loads(result.stdout.splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {}
 
 
 def report(only: list[str]) -> int:
@@ -135,9 +156,12 @@ def report(only: list[str]) -> int:
     excluded: list[tuple[str, str]] = []
     totals = defaultdict(int)
     failing = []
-    for meta in sorted((WORKSPACE / "mutants").rglob("*.meta")):
-        source = meta.relative_to(WORKSPACE / "mutants").with_suffix("").as_posix()
-        codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
+    metas = {meta.relative_to(WORKSPACE / "mutants").with_suffix("").as_posix():
+             json.loads(meta.read_text()).get("exit_code_by_key", {})
+             for meta in sorted((WORKSPACE / "mutants").rglob("*.meta"))}
+    survived = diffs([name for source, codes in metas.items() if not only or source in only
+                      for name, code in codes.items() if code == 0])
+    for source, codes in metas.items():
         if not codes or (only and source not in only):
             continue
         killed = sum(1 for c in codes.values() if c in KILLED)
@@ -148,7 +172,7 @@ def report(only: list[str]) -> int:
         for name, code in sorted(codes.items()):
             if code in KILLED or code is None:
                 continue
-            diff = show(name) if code == 0 else ""  # only a surviving mutant can be a message-only one
+            diff = survived.get(name, "")  # only a surviving mutant can be a message-only one
             if message_only(diff):
                 messages += 1
                 excluded.append((source, name))
