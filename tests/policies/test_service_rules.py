@@ -257,3 +257,122 @@ def test_unknown_values_are_advisory_notes_with_the_sdks_wording():
         "log-retention", "pack", "1.2.3", "")
     assert diagnostic.enforcementLevel == analyzer_pb2.ADVISORY
     assert diagnostic.description == cloudwatch.log_retention.description
+
+
+def test_the_engine_gives_policies_everything_the_sdk_gives_them():
+    from pulumi_policy import PolicyConfigSchema, ResourceValidationPolicy, Severity, StackValidationPolicy
+
+    seen = {}
+
+    def resource_check(args, report):
+        seen["resource"] = args
+        report("r")
+
+    def stack_check(args, report):
+        seen["stack"] = args
+        report("s")
+
+    skipped = engine.sdk.ResourceValidationPolicy(name="never", description="d", validate=lambda a, r: None)
+    skipped.resource_types = frozenset({"other:type"})
+    no_validate = ResourceValidationPolicy(name="remediation-only", description="d", remediate=lambda args: None)
+    resource = ResourceValidationPolicy(name="res", description="d", validate=resource_check, severity=Severity.LOW,
+                                        config_schema=PolicyConfigSchema(properties={"x": {"type": "number"}}))
+    stack = StackValidationPolicy(name="stk", description="d", validate=stack_check, severity=Severity.CRITICAL)
+    servicer = engine.SharedConversionServicer("pack", "1", [skipped, no_validate, resource, stack],
+                                               EnforcementLevel.MANDATORY)
+    properties = struct_pb2.Struct()
+    properties.update({"x": 3})
+    config = struct_pb2.Struct()
+    config.update({"x": 2})
+    servicer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
+        "res": analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.ADVISORY, properties=config)}), None)
+    servicer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(stack="s", project="p", tags={"team": "x"}),
+                            None)
+    provider_props = struct_pb2.Struct()
+    provider_props.update({"region": "eu-central-1"})
+    response = servicer.Analyze(analyzer_pb2.AnalyzeRequest(
+        type="t:y:Z", urn="urn:r", name="r", properties=properties,
+        options=analyzer_pb2.AnalyzerResourceOptions(protect=True),
+        provider=analyzer_pb2.AnalyzerProviderResource(type="pulumi:providers:aws", urn="urn:p", name="p",
+                                                       properties=provider_props)), None)
+    args = seen["resource"]
+    assert (args.resource_type, args.urn, args.name, dict(args.props), args.opts.protect) == (
+        "t:y:Z", "urn:r", "r", {"x": 3.0}, True)
+    assert (args.provider.urn, args.provider.props["region"]) == ("urn:p", "eu-central-1")
+    assert args.get_config() == {"x": 2.0} and dict(args.stack_tags) == {"team": "x"}
+    assert [n.policy_name for n in response.not_applicable] == ["remediation-only"]
+    (diagnostic,) = response.diagnostics
+    assert (diagnostic.policyName, diagnostic.enforcementLevel, diagnostic.severity, diagnostic.urn) == (
+        "res", analyzer_pb2.ADVISORY, analyzer_pb2.POLICY_SEVERITY_LOW, "")
+    stack_response = servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[
+        analyzer_pb2.AnalyzerResource(type="t", urn="urn:a", name="a", properties=properties)]), None)
+    assert [r.urn for r in seen["stack"].resources] == ["urn:a"] and dict(seen["stack"].stack_tags) == {"team": "x"}
+    assert seen["stack"].get_config() == {}
+    (diagnostic,) = stack_response.diagnostics
+    assert (diagnostic.policyName, diagnostic.severity, diagnostic.message) == (
+        "stk", analyzer_pb2.POLICY_SEVERITY_CRITICAL, "d\ns")
+
+
+def test_not_applicable_without_a_reason():
+    from pulumi_policy import StackValidationPolicy
+
+    def decline(args, report):
+        args.not_applicable()
+
+    servicer = engine.SharedConversionServicer("pack", "1", [StackValidationPolicy(
+        name="n", description="d", validate=decline)], EnforcementLevel.MANDATORY)
+    (item,) = servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(), None).not_applicable
+    assert (item.policy_name, item.reason) == ("n", "")
+
+
+def test_live_prices_for_an_unlisted_region_are_cached_per_process(monkeypatch):
+    from costing import estimator, live
+
+    calls = []
+
+    def fake_table(region, base, client=None):
+        calls.append(region)
+        return {**base, "publicIpv4Hour": 0.007}
+
+    monkeypatch.setattr(live, "credentials_available", lambda: True)
+    monkeypatch.setattr(live, "live_region_table", fake_table)
+    monkeypatch.setattr(live, "_LIVE", {})
+    prices = estimator.load_prices()
+    first = live.prices_for_region("ap-south-2", prices)
+    assert first["regions"]["ap-south-2"]["publicIpv4Hour"] == 0.007 and "ap-south-2" not in prices["regions"]
+    assert first["regionNotes"]["ap-south-2"] == (
+        "on-demand Fargate, NAT and ALB prices for ap-south-2 from the AWS Pricing API; the other items at the highest "
+        "price the bundled table lists, so the figure is approximate")
+    assert live.prices_for_region("ap-south-2", prices) is first and calls == ["ap-south-2"]
+    with_client = live.prices_for_region("ap-south-2", prices, client=object())
+    assert with_client is not first and calls == ["ap-south-2", "ap-south-2"]
+    assert live.prices_for_region("ap-south-2", prices, use_api=False) is prices
+    table, note = estimator.region_prices("ap-south-2", first)
+    assert table["publicIpv4Hour"] == 0.007 and note.startswith("on-demand Fargate, NAT and ALB prices")
+
+
+@pytest.mark.parametrize(("usage", "suffix", "matches"), [
+    ("EUC1-Fargate-GB-Hours", "Fargate-GB-Hours", True), ("Fargate-GB-Hours", "Fargate-GB-Hours", True),
+    ("EUC1-Fargate-ARM-GB-Hours", "Fargate-GB-Hours", False), ("EUC1Fargate-GB-Hours", "Fargate-GB-Hours", False),
+])
+def test_usage_type_suffixes(usage, suffix, matches):
+    from costing import live
+
+    assert live._matches(usage, suffix) is matches
+
+
+def test_credentials_available_reads_botocores_chain(monkeypatch, tmp_path):
+    from costing import live
+
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    assert live.credentials_available() is True
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
+    assert live.credentials_available() is False
