@@ -873,6 +873,9 @@ def test_every_line_of_a_small_stack_by_hand():
         "CloudWatch dashboards (1)": (1, 3.00),
     }
     assert {item.item: (pytest.approx(item.quantity), item.unit_price) for item in result.lines} == by_hand
+    assert [item.unit for item in result.lines] == [
+        "vCPU-hour", "GB-hour", "hour", "LCU-hour", "hour", "GB", "IP-hour", "secret-month", "10k calls", "GB",
+        "GB-month", "GB-month", "endpoint-AZ-hour", "GB", "alarm-metric-month", "dashboard-month"]
     assert result.total == pytest.approx(
         10.89525 + 2.3871 + 32.85 + 23.36 + 65.7 + 4.5 + 21.9 + 0.8 + 0.05 + 5.0 + 3.65 + 0.3 + 21.9 + 0.5 + 0.3 + 3.0)
     assert result.unknown == [] and result.approximate is None and result.region == "us-east-1"
@@ -889,3 +892,58 @@ def test_log_storage_follows_the_longest_retention_and_spot_x86():
     assert line(result, "Fargate vCPU").unit_price == 0.01244  # x86 Spot
     unknown = estimator.estimate([cost(estimator.SERVICE, "svc", {"desiredCount": 1})], "us-east-1")
     assert unknown.unknown == ["Fargate for svc: task size or desired count not known until deployment"]
+
+
+def test_estimate_document_and_table_exactly():
+    td = cost(estimator.TASK_DEFINITION, "td", {"cpu": "1024", "memory": "2048"})
+    result = estimator.estimate([td, cost(estimator.SERVICE, "svc", {"desiredCount": 1}, {"taskDefinition": [td.urn]}),
+                                 cost(estimator.DASHBOARD, "d", {})], "us-east-1")
+    assert result.to_dict() == {
+        "region": "us-east-1", "pricesRetrieved": "2026-11-24", "unknown": [], "approximate": None,
+        "totalMonthlyUsd": 39.04,  # 730 x $0.04048 + 1,460 x $0.004445 + $3
+        "lines": [
+            {"item": "Fargate vCPU (x86_64, on-demand, 1 task(s))", "quantity": 730.0, "unit": "vCPU-hour",
+             "unit_price": 0.04048, "monthly": 29.5504},
+            {"item": "Fargate memory (x86_64, on-demand, 1 task(s))", "quantity": 1460.0, "unit": "GB-hour",
+             "unit_price": 0.004445, "monthly": 6.4897},
+            {"item": "CloudWatch dashboards (1)", "quantity": 1, "unit": "dashboard-month", "unit_price": 3.0,
+             "monthly": 3.0},
+        ],
+    }
+    table = estimator.format_estimate(result).splitlines()
+    assert table[0] == "Monthly cost estimate (us-east-1, list prices of 2026-11-24)"
+    assert table[1] == ("  Fargate vCPU (x86_64, on-demand, 1 task(s))        730.00 vCPU-hour          x $0.04048   "
+                        "= $   29.55")
+    assert table[2] == ("  Fargate memory (x86_64, on-demand, 1 task(s))     1460.00 GB-hour            x $0.004445  "
+                        "= $    6.49")
+    assert table[3] == ("  CloudWatch dashboards (1)                            1.00 dashboard-month    x $3         "
+                        "= $    3.00")
+    assert table[4] == "  Total" + " " * 85 + "= $   39.04 / month"
+    empty = estimator.format_estimate(estimator.Estimate("r", "d", [], ["x"]))
+    assert empty.splitlines() == ["Monthly cost estimate (r, list prices of d)",
+                                  "  Total" + " " * 50 + "= $    0.00 / month",
+                                  "  not priced: x"]
+
+
+def test_services_are_matched_to_their_clusters():
+    def cluster(logical, **props):
+        return cost("aws:ecs/cluster:Cluster", logical, {"settings": [{"name": "containerInsights",
+                                                                       "value": "enabled"}], **props})
+
+    a, b = cluster("a", arn="arn:a", name="ca"), cluster("b", arn="arn:b", name="cb")
+    td = cost(estimator.TASK_DEFINITION, "td", {"family": "web", "cpu": "256", "memory": "512"})
+    by_arn = cost(estimator.SERVICE, "s1", {"desiredCount": 1, "cluster": "arn:b"}, {"taskDefinition": [td.urn]})
+    by_name = cost(estimator.SERVICE, "s2", {"desiredCount": 1, "cluster": "cb"}, {"taskDefinition": [td.urn]})
+    by_dependency = cost(estimator.SERVICE, "s3", {"desiredCount": 1}, {"taskDefinition": [td.urn],
+                                                                        "cluster": [b.urn]})
+    metrics = line(estimator.estimate([a, b, td, by_arn, by_name, by_dependency], "us-east-1"),
+                   "Container Insights metrics")
+    # a: 12; b: 12 + 3 services x 15 + one shared task family x 10 = 67
+    assert metrics.quantity == 12 + 67
+    assert estimator._cluster_of(by_arn, [a, b]) is b and estimator._cluster_of(by_name, [a, b]) is b
+    assert estimator._cluster_of(cost(estimator.SERVICE, "x", {"cluster": "arn:c"}), [a, b]) is None
+    assert estimator._insights_mode(cost("c", "c", {"settings": [{"name": "other", "value": "x"}]})) == "disabled"
+    assert estimator._insights_mode(cost("c", "c", {"settings": [{"name": "containerInsights"}]})) == "disabled"
+    assert estimator._containers(cost("t", "t", {"containerDefinitions": "not json"})) == []
+    assert estimator._containers(cost("t", "t", {"containerDefinitions": '{"a": 1}'})) == []
+    assert estimator._containers(cost("t", "t", {"containerDefinitions": [{"name": "a"}]})) == [{"name": "a"}]
