@@ -36,13 +36,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / "build" / "mutation"
 SOURCES = ["guardrails", "costing", "infra/config.py"]
+# Fast tests only: a test that evaluates the real program (the `planned` fixtures, tests/test_cost.py, the
+# SDK-equivalence test over the prod graph) costs seconds per mutant it is selected for, and the policy-wide ones
+# are selected for nearly every mutant. Their behaviour is pinned by the unit tests below as well.
 TESTS = [
     "tests/policies/test_units.py",
     "tests/policies/test_models.py",
     "tests/policies/test_rules.py",
-    "tests/policies/test_protocol.py::test_shared_conversion_answers_exactly_as_the_sdk",
-    "tests/test_cost.py",
-    "tests/cost",
+    "tests/policies/test_service_rules.py",
+    "tests/policies/test_network_rules.py",
+    "tests/test_cost.py::test_live_prices_read_the_pricing_api_for_any_region",
+    "tests/test_cost.py::test_price_document_without_usd_is_an_error",
+    "tests/test_cost.py::test_the_first_price_tier_is_the_price",
     "tests/test_config.py",
     "tests/ops/test_policy_external_secrets.py",
 ]
@@ -98,26 +103,52 @@ def _literals(line: str) -> list[str]:
     return [m.group(0) for m in re.finditer(r"(?<![A-Za-z0-9_])(\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*')", line)]
 
 
-def message_only(diff: str) -> bool:
-    """The mutant only rewrites one string literal of three or more words (a sentence of a message)."""
-    removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
-    added = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
-    if len(removed) != 1 or len(added) != 1:
-        return False
-    for literal in _literals(removed[0]):
+def _message_rewrite(removed: str, added: str) -> bool:
+    for literal in _literals(removed):
         body = literal[1:-1]
         if body.count(" ") < 2:
             continue
         quote = literal[0]
         for variant in (f"XX{body}XX", body.lower(), body.upper()):
-            if removed[0].replace(literal, quote + variant + quote, 1) == added[0]:
+            if removed.replace(literal, quote + variant + quote, 1) == added:
                 return True
     return False
 
 
-def show(name: str) -> str:
-    mutmut = Path(sys.executable).with_name("mutmut")
-    return subprocess.run([str(mutmut), "show", name], cwd=WORKSPACE, capture_output=True, text=True).stdout
+def message_only(diff: str) -> bool:
+    """The mutant only rewrites one string literal of three or more words (a sentence of a message)."""
+    removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    if not removed or len(removed) != len(added):
+        return False
+    changed = [(r, a) for r, a in zip(removed, added, strict=True) if r != a]
+    return len(changed) == 1 and _message_rewrite(*changed[0])
+
+
+_DIFFS = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+names = json.load(sys.stdin)
+diffs = {}
+for name in names:
+    try:
+        diffs[name] = get_diff_for_mutant(name)
+    except Exception as error:  # noqa: BLE001 - a mutant whose diff cannot be read is simply not message-only
+        diffs[name] = f"(no diff: {error})"
+print(json.dumps(diffs))
+"""
+
+
+def diffs(names: list[str]) -> dict[str, str]:
+    """The diffs of many mutants, read by mutmut in one process (`mutmut show` per mutant is slow)."""
+    if not names:
+        return {}
+    result = subprocess.run([sys.executable, "-c", _DIFFS], cwd=WORKSPACE, input=json.dumps(names),
+                            capture_output=True, text=True, check=False)
+    try:
+        return json.loads(result.stdout.splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {}
 
 
 def report(only: list[str]) -> int:
@@ -126,9 +157,12 @@ def report(only: list[str]) -> int:
     excluded: list[tuple[str, str]] = []
     totals = defaultdict(int)
     failing = []
-    for meta in sorted((WORKSPACE / "mutants").rglob("*.meta")):
-        source = meta.relative_to(WORKSPACE / "mutants").with_suffix("").as_posix()
-        codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
+    metas = {meta.relative_to(WORKSPACE / "mutants").with_suffix("").as_posix():
+             json.loads(meta.read_text()).get("exit_code_by_key", {})
+             for meta in sorted((WORKSPACE / "mutants").rglob("*.meta"))}
+    survived = diffs([name for source, codes in metas.items() if not only or source in only
+                      for name, code in codes.items() if code == 0])
+    for source, codes in metas.items():
         if not codes or (only and source not in only):
             continue
         killed = sum(1 for c in codes.values() if c in KILLED)
@@ -139,7 +173,7 @@ def report(only: list[str]) -> int:
         for name, code in sorted(codes.items()):
             if code in KILLED or code is None:
                 continue
-            diff = show(name) if code == 0 else ""  # only a surviving mutant can be a message-only one
+            diff = survived.get(name, "")  # only a surviving mutant can be a message-only one
             if message_only(diff):
                 messages += 1
                 excluded.append((source, name))

@@ -44,7 +44,7 @@ immutable_tags = resource_policy(
 def _lifecycle_policy(args, report_violation):
     repositories = of_type(args.resources, REPOSITORY)
     covered = {r.urn for p in of_type(args.resources, LIFECYCLE_POLICY) for r in related(p, "repository", REPOSITORY)}
-    names = {p.props.get("repository") for p in of_type(args.resources, LIFECYCLE_POLICY)}
+    names = {p.props.get("repository") for p in of_type(args.resources, LIFECYCLE_POLICY)} - {None}
     for repository in repositories:
         if repository.urn not in covered and repository.props.get("name") not in names:
             report_violation(f"Repository {repository.name} has no lifecycle policy: old images accumulate and "

@@ -824,3 +824,126 @@ def test_start_problems_messages():
     assert docker.start_problems(["node", "x"], NO_FILES, None, "CMD") == []
     assert docker.start_problems(["prisma", "db", "push"], NO_FILES, None, "CMD") == [
         "CMD runs database migrations at container start: `prisma db push` runs Prisma migrations."]
+
+
+def test_every_line_of_a_small_stack_by_hand():
+    """us-east-1 list prices (prices.json), 730 h; each figure worked out by hand."""
+    td = cost(estimator.TASK_DEFINITION, "td", {"cpu": "512", "memory": "1024",
+                                                "runtimePlatform": {"cpuArchitecture": "ARM64"}})
+    resources = [
+        td,
+        cost(estimator.SERVICE, "svc", {"desiredCount": 3, "networkConfiguration": {"assignPublicIp": True},
+                                        "capacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT"}]},
+             {"taskDefinition": [td.urn]}),
+        cost(estimator.LOAD_BALANCER, "alb", {"subnets": ["a", "b"]}),
+        cost(estimator.LOAD_BALANCER, "internal", {"subnets": ["a", "b"], "internal": True}),
+        cost(estimator.LOAD_BALANCER, "nlb", {"loadBalancerType": "network", "subnets": ["a"]}),
+        cost(estimator.NAT_GATEWAY, "nat1", {}), cost(estimator.NAT_GATEWAY, "nat2", {}),
+        cost(estimator.EIP, "eip", {}),
+        cost(estimator.SECRET, "s1", {}), cost(estimator.SECRET, "s2", {}),
+        cost(estimator.LOG_GROUP, "logs", {"retentionInDays": 14}), cost(estimator.LOG_GROUP, "other", {}),
+        cost(estimator.REPOSITORY, "repo", {}),
+        cost(estimator.VPC_ENDPOINT, "ecr", {"vpcEndpointType": "Interface", "subnetIds": ["a", "b"]}),
+        cost(estimator.VPC_ENDPOINT, "logs-ep", {"vpcEndpointType": "Interface"}),
+        cost(estimator.VPC_ENDPOINT, "s3", {"vpcEndpointType": "Gateway"}),
+        cost(estimator.METRIC_ALARM, "a1", {}),
+        cost(estimator.METRIC_ALARM, "a2", {"metricQueries": [
+            {"metric": {"metricName": "m"}}, {"metric": {"metricName": "n"}}, {"expression": "x"}]}),
+        cost(estimator.DASHBOARD, "d", {}),
+    ]
+    result = estimator.estimate(resources, "us-east-1",
+                                estimator.Assumptions(log_gb_per_month=10, nat_gb_per_month=100, alb_lcu=2,
+                                                      endpoint_gb_per_month=50))
+    by_hand = {
+        "Fargate vCPU (arm64, Spot, 3 task(s))": (1095.0, 0.00995),   # 3 tasks x 0.5 vCPU x 730 h
+        "Fargate memory (arm64, Spot, 3 task(s))": (2190.0, 0.00109),  # 3 x 1 GB x 730 h
+        "ALB (2)": (1460, 0.0225),                                     # 2 ALBs x 730 h (the NLB is not an ALB)
+        "ALB capacity units (assumed 2 LCU)": (2920.0, 0.008),         # 2 ALBs x 2 LCU x 730 h
+        "NAT gateway (2)": (1460, 0.045),
+        "NAT data processed (assumed 100 GB)": (100.0, 0.045),
+        "Public IPv4 (1 EIP, 2 ALB, 3 task)": (4380.0, 0.005),         # (1 + 2 internet-facing ALB AZs + 3) x 730
+        "Secrets Manager secrets (2)": (2, 0.40),
+        "Secrets Manager API calls (assumed 10000)": (1.0, 0.05),
+        "CloudWatch Logs ingestion (assumed 10 GB)": (10.0, 0.50),
+        "CloudWatch Logs storage (365-day retention)": (10 * 365 / 30, 0.03),  # a never-expiring group: a year
+        "ECR storage (assumed 3 GB per repository)": (3.0, 0.10),
+        "VPC interface endpoints (2, 3 AZ-attachments)": (2190, 0.01),  # 2 + 1 (no subnets listed: one AZ) x 730
+        "VPC interface endpoint data": (50, 0.01),
+        "CloudWatch alarms (2, 3 metrics)": (3, 0.10),
+        "CloudWatch dashboards (1)": (1, 3.00),
+    }
+    assert {item.item: (pytest.approx(item.quantity), item.unit_price) for item in result.lines} == by_hand
+    assert [item.unit for item in result.lines] == [
+        "vCPU-hour", "GB-hour", "hour", "LCU-hour", "hour", "GB", "IP-hour", "secret-month", "10k calls", "GB",
+        "GB-month", "GB-month", "endpoint-AZ-hour", "GB", "alarm-metric-month", "dashboard-month"]
+    assert result.total == pytest.approx(
+        10.89525 + 2.3871 + 32.85 + 23.36 + 65.7 + 4.5 + 21.9 + 0.8 + 0.05 + 5.0 + 3.65 + 0.3 + 21.9 + 0.5 + 0.3 + 3.0)
+    assert result.unknown == [] and result.approximate is None and result.region == "us-east-1"
+
+
+def test_log_storage_follows_the_longest_retention_and_spot_x86():
+    td = cost(estimator.TASK_DEFINITION, "td", {"cpu": "1024", "memory": "2048"})
+    resources = [td, cost(estimator.SERVICE, "svc", {"desiredCount": 1, "capacityProviderStrategies": [
+        {"capacityProvider": "FARGATE_SPOT"}]}, {"taskDefinition": [td.urn]}),
+        cost(estimator.LOG_GROUP, "a", {"retentionInDays": 7}), cost(estimator.LOG_GROUP, "b", {"retentionInDays": 30})]
+    result = estimator.estimate(resources, "us-east-1")
+    assert line(result, "CloudWatch Logs storage").item == "CloudWatch Logs storage (30-day retention)"
+    assert line(result, "CloudWatch Logs storage").quantity == pytest.approx(5.0)  # 5 GB x 30/30
+    assert line(result, "Fargate vCPU").unit_price == 0.01244  # x86 Spot
+    unknown = estimator.estimate([cost(estimator.SERVICE, "svc", {"desiredCount": 1})], "us-east-1")
+    assert unknown.unknown == ["Fargate for svc: task size or desired count not known until deployment"]
+
+
+def test_estimate_document_and_table_exactly():
+    td = cost(estimator.TASK_DEFINITION, "td", {"cpu": "1024", "memory": "2048"})
+    result = estimator.estimate([td, cost(estimator.SERVICE, "svc", {"desiredCount": 1}, {"taskDefinition": [td.urn]}),
+                                 cost(estimator.DASHBOARD, "d", {})], "us-east-1")
+    assert result.to_dict() == {
+        "region": "us-east-1", "pricesRetrieved": "2026-11-24", "unknown": [], "approximate": None,
+        "totalMonthlyUsd": 39.04,  # 730 x $0.04048 + 1,460 x $0.004445 + $3
+        "lines": [
+            {"item": "Fargate vCPU (x86_64, on-demand, 1 task(s))", "quantity": 730.0, "unit": "vCPU-hour",
+             "unit_price": 0.04048, "monthly": 29.5504},
+            {"item": "Fargate memory (x86_64, on-demand, 1 task(s))", "quantity": 1460.0, "unit": "GB-hour",
+             "unit_price": 0.004445, "monthly": 6.4897},
+            {"item": "CloudWatch dashboards (1)", "quantity": 1, "unit": "dashboard-month", "unit_price": 3.0,
+             "monthly": 3.0},
+        ],
+    }
+    table = estimator.format_estimate(result).splitlines()
+    assert table[0] == "Monthly cost estimate (us-east-1, list prices of 2026-11-24)"
+    assert table[1] == ("  Fargate vCPU (x86_64, on-demand, 1 task(s))        730.00 vCPU-hour          x $0.04048   "
+                        "= $   29.55")
+    assert table[2] == ("  Fargate memory (x86_64, on-demand, 1 task(s))     1460.00 GB-hour            x $0.004445  "
+                        "= $    6.49")
+    assert table[3] == ("  CloudWatch dashboards (1)                            1.00 dashboard-month    x $3         "
+                        "= $    3.00")
+    assert table[4] == "  Total" + " " * 85 + "= $   39.04 / month"
+    empty = estimator.format_estimate(estimator.Estimate("r", "d", [], ["x"]))
+    assert empty.splitlines() == ["Monthly cost estimate (r, list prices of d)",
+                                  "  Total" + " " * 50 + "= $    0.00 / month",
+                                  "  not priced: x"]
+
+
+def test_services_are_matched_to_their_clusters():
+    def cluster(logical, **props):
+        return cost("aws:ecs/cluster:Cluster", logical, {"settings": [{"name": "containerInsights",
+                                                                       "value": "enabled"}], **props})
+
+    a, b = cluster("a", arn="arn:a", name="ca"), cluster("b", arn="arn:b", name="cb")
+    td = cost(estimator.TASK_DEFINITION, "td", {"family": "web", "cpu": "256", "memory": "512"})
+    by_arn = cost(estimator.SERVICE, "s1", {"desiredCount": 1, "cluster": "arn:b"}, {"taskDefinition": [td.urn]})
+    by_name = cost(estimator.SERVICE, "s2", {"desiredCount": 1, "cluster": "cb"}, {"taskDefinition": [td.urn]})
+    by_dependency = cost(estimator.SERVICE, "s3", {"desiredCount": 1}, {"taskDefinition": [td.urn],
+                                                                        "cluster": [b.urn]})
+    metrics = line(estimator.estimate([a, b, td, by_arn, by_name, by_dependency], "us-east-1"),
+                   "Container Insights metrics")
+    # a: 12; b: 12 + 3 services x 15 + one shared task family x 10 = 67
+    assert metrics.quantity == 12 + 67
+    assert estimator._cluster_of(by_arn, [a, b]) is b and estimator._cluster_of(by_name, [a, b]) is b
+    assert estimator._cluster_of(cost(estimator.SERVICE, "x", {"cluster": "arn:c"}), [a, b]) is None
+    assert estimator._insights_mode(cost("c", "c", {"settings": [{"name": "other", "value": "x"}]})) == "disabled"
+    assert estimator._insights_mode(cost("c", "c", {"settings": [{"name": "containerInsights"}]})) == "disabled"
+    assert estimator._containers(cost("t", "t", {"containerDefinitions": "not json"})) == []
+    assert estimator._containers(cost("t", "t", {"containerDefinitions": '{"a": 1}'})) == []
+    assert estimator._containers(cost("t", "t", {"containerDefinitions": [{"name": "a"}]})) == [{"name": "a"}]
