@@ -2,7 +2,7 @@
 
     python -m mutation [--max-children N] [--report-only] [--only guardrails/iam.py ...]
 
-mutmut (pinned in requirements-dev.txt) mutates a copy of the code and runs, for each mutant, the tests
+mutmut (locked in uv.lock's test group) mutates a copy of the code and runs, for each mutant, the tests
 that reach the mutated function; a mutant whose tests still pass survived. Two things make the pack a
 special case, and this runner handles both:
 
@@ -48,6 +48,8 @@ TESTS = [
     "tests/test_cost.py::test_live_prices_read_the_pricing_api_for_any_region",
     "tests/test_cost.py::test_price_document_without_usd_is_an_error",
     "tests/test_cost.py::test_the_first_price_tier_is_the_price",
+    "tests/policies/test_program_agreement.py",
+    "tests/test_dockerfile.py",
     "tests/test_config.py",
     "tests/ops/test_policy_external_secrets.py",
 ]
