@@ -379,8 +379,8 @@ def parse_value(setting: Setting, raw: str) -> tuple[Any, str | None]:
 
 
 def task_size_problems(values: Mapping[str, Any], project: str, stack: str) -> list[str]:
-    allowed_memory = FARGATE_TASK_SIZES.get(values["cpu"], ())
-    if values["cpu"] in FARGATE_TASK_SIZES and values["memory"] not in allowed_memory:
+    allowed_memory = FARGATE_TASK_SIZES.get(values["cpu"])  # None: an unknown cpu, reported on its own
+    if allowed_memory is not None and values["memory"] not in allowed_memory:
         return [
             f"{project}:memory = {values['memory']} is not a valid Fargate size for cpu = {values['cpu']}: "
             f"expected one of {', '.join(map(str, allowed_memory))}. Fix: pulumi config set memory <MiB> -s {stack}"
@@ -540,7 +540,7 @@ def unknown_key_problems(keys: Iterable[str], project: str, stack: str) -> list[
     for key in sorted(keys):
         if key in SETTINGS_BY_KEY or key in SECRET_CONFIG_KEYS:
             continue
-        closest = lowered.get(key.lower()) or next(iter(difflib.get_close_matches(key, known, n=1, cutoff=0.6)),
+        closest = lowered.get(key.lower()) or next(iter(difflib.get_close_matches(key, known)),
                                                    None)
         hint = f"did you mean '{closest}'? " if closest else ""
         problems.append(

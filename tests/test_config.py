@@ -409,3 +409,172 @@ def test_stack_file_values_are_type_checked_like_the_cli():
 def test_unknown_stack_names_the_file_and_the_fix():
     with pytest.raises(StackFileError, match=r"Pulumi.qa.yaml does not exist. Fix: pulumi stack init qa"):
         evaluate_stack("qa")
+
+
+# --------------------------------------------------------------------------- exact messages and edges
+
+
+def test_the_error_lists_each_problem_on_its_own_line():
+    error = ConfigError(["first", "second"], "prod")
+    assert str(error) == ("Invalid configuration for stack 'prod' (2 problems); nothing was created:\n"
+                          "  - first\n  - second")
+    assert str(ConfigError(["only"], "qa")).startswith("Invalid configuration for stack 'qa' (1 problem);")
+
+
+def test_a_parsed_configuration_names_its_project_and_stack():
+    cfg = parse({}, stack="staging")
+    assert (cfg.project, cfg.stack) == ("truecaller-backend", "staging")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"cpu": "1024", "memory": "1000"}, "truecaller-backend:memory = 1000 is not a valid Fargate size for cpu = "
+     "1024: expected one of 2048, 3072, 4096, 5120, 6144, 7168, 8192. Fix: pulumi config set memory <MiB> -s prod"),
+    ({"desiredCount": "two"}, "truecaller-backend:desiredCount = 'two' is invalid: expected an integer. "
+     "Fix: pulumi config set desiredCount <value> -s prod"),
+    ({"capacityProvider": "FARGATE_SPOT", "protect": "true"}, "truecaller-backend:capacityProvider = 'FARGATE_SPOT' "
+     "with desiredCount < 2 on a protected stack"),
+    ({"logRetentionDays": "30"}, "truecaller-backend:logRetentionDays = 30: log group keeps logs 30 days; "
+     "the guideline is exactly 7 (policy log-retention). Fix: pulumi config set logRetentionDays 7 -s prod"),
+])
+def test_messages_name_the_project_key_and_stack(raw, expected):
+    (problem,) = problems_of(raw)
+    assert problem.startswith(expected), problem
+
+
+def test_an_unknown_cpu_is_a_value_problem_not_a_size_problem():
+    (problem,) = problems_of({"cpu": "300"})
+    assert problem.startswith("truecaller-backend:cpu = '300' is invalid: expected one of 256, 512,")
+
+
+@pytest.mark.parametrize(("key", "strategy", "used_by", "fix_strategy"), [
+    ("canaryPercent", "blue-green", "'canary'", "canary"),
+    ("linearStepPercent", "canary", "'linear'", "linear"),
+    ("bakeMinutes", "rolling", "'blue-green' or 'canary' or 'linear'", "blue-green"),
+])
+def test_a_setting_of_another_strategy_is_refused_with_the_fix(key, strategy, used_by, fix_strategy):
+    (problem,) = problems_of({key: "20", "deploymentStrategy": strategy})
+    assert problem == (f"truecaller-backend:{key} = 20 but deploymentStrategy is '{strategy}', which does not use "
+                       f"it ({used_by} does). Fix: pulumi config rm {key} -s prod, or pulumi config set "
+                       f"deploymentStrategy {fix_strategy} -s prod")
+
+
+def test_a_setting_of_the_chosen_strategy_is_accepted():
+    cfg = parse({"deploymentStrategy": "canary", "canaryPercent": "20", "bakeMinutes": "15"})
+    assert (cfg.canary_percent, cfg.bake_minutes) == (20, 15)
+
+
+@pytest.mark.parametrize("port", [80, 443])
+def test_the_test_listener_cannot_take_a_production_port(port):
+    (problem,) = problems_of({"deploymentStrategy": "blue-green", "testListenerPort": str(port)})
+    assert problem == (f"truecaller-backend:testListenerPort = {port} is a production listener's port. "
+                       "Fix: pulumi config set testListenerPort 8443 -s prod")
+
+
+@pytest.mark.parametrize("port", [81, 444, 8443])
+def test_other_test_listener_ports_are_accepted(port):
+    assert parse({"deploymentStrategy": "linear", "testListenerPort": str(port)}).test_listener_port == port
+
+
+def test_a_rolling_stack_with_a_test_port_is_told_the_setting_is_unused_only():
+    (problem,) = problems_of({"testListenerPort": "443"})
+    assert "deploymentStrategy is 'rolling', which does not use it" in problem
+
+
+@pytest.mark.parametrize(("cidr", "ok"), [("203.0.113.0/24", True), ("10.0.0.0/8", True), ("2001:db8::/32", False),
+                                          ("::/0", False), ("not-a-cidr", False)])
+def test_the_test_listener_cidr_is_an_ipv4_block(cidr, ok):
+    raw = {"deploymentStrategy": "blue-green", "testListenerCidr": cidr}
+    if ok:
+        assert parse(raw).test_listener_cidr == cidr
+    else:
+        (problem,) = problems_of(raw)
+        assert problem.startswith(f"truecaller-backend:testListenerCidr = '{cidr}' is invalid: expected empty "
+                                  "(nobody) or an IPv4 CIDR block such as 203.0.113.0/24.")
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("domainName", "not a domain"), ("hostedZone", "zone with spaces"), ("certificateArn", "arn:nope"),
+    ("allowPlainHttp", "yes"), ("protect", "maybe"),
+])
+def test_an_invalid_https_setting_is_reported_alone(key, value):
+    # The HTTPS rule would judge the default that replaced the bad value: one problem, the bad value's.
+    (problem,) = problems_of({key: value}, base={})
+    assert problem.startswith(f"truecaller-backend:{key} = '{value}' is invalid"), problem
+
+
+@pytest.mark.parametrize(("stack", "suggestion"), [
+    ("My_Stack", "my-stack"), ("prod--eu", "prod-eu"), ("-Staging-", "staging"), ("__", "prod"), ("Prod.EU", "prod-eu"),
+])
+def test_a_bad_stack_name_gets_a_usable_suggestion(stack, suggestion):
+    problems = problems_of({}, stack=stack)
+    assert problems[0] == (f"stack name '{stack}' cannot be part of AWS resource names (truecaller-backend-{stack}): "
+                           f"use lower-case letters, digits and single hyphens. Fix: pulumi stack rename {suggestion}")
+
+
+@pytest.mark.parametrize(("key", "message"), [
+    ("CPU", "truecaller-backend:CPU in Pulumi.prod.yaml is not a setting of this program: did you mean 'cpu'? "
+     "Fix: pulumi config rm CPU -s prod && pulumi config set cpu <value> -s prod"),
+    ("zzz", "truecaller-backend:zzz in Pulumi.prod.yaml is not a setting of this program: "
+     "Fix: pulumi config rm zzz -s prod"),
+])
+def test_unknown_keys_exact_messages(key, message):
+    assert problems_of({}, unknown_keys=[key]) == [message]
+
+
+def test_a_managed_secret_missing_from_the_stack_is_not_set():
+    secrets = {k: v for k, v in GOOD_SECRETS.items() if k != "jwtSecret"}
+    (problem,) = problems_of({}, secrets=secrets)
+    assert problem.startswith("truecaller-backend:jwtSecret is not set (secretsMode is 'managed').")
+
+
+def test_managed_secret_values_are_secret_outputs_of_the_configured_values():
+    import asyncio
+
+    previous = asyncio.get_event_loop_policy().get_event_loop()
+    loop = asyncio.new_event_loop()  # Outputs are created on the current loop
+    asyncio.set_event_loop(loop)
+    try:
+        secrets = {key: (f"value-of-{key}", True) for key in GOOD_SECRETS}
+        cfg = parse({}, secrets=secrets)
+
+        async def resolve(output):
+            return await output.future(), await output.is_secret()
+
+        for key, output in cfg.secret_values.items():
+            assert loop.run_until_complete(resolve(output)) == (f"value-of-{key}", True)
+    finally:
+        asyncio.set_event_loop(previous)
+        loop.close()
+
+
+def test_load_config_reads_the_running_stack(monkeypatch):
+    """What the program calls: keys, values and secret flags from Pulumi's runtime config."""
+    import pulumi
+
+    from infra.config import load_config
+    from offline.runtime import _LOCK
+
+    class NoResources(pulumi.runtime.Mocks):
+        def new_resource(self, args):
+            return args.name, args.inputs
+
+        def call(self, args):
+            return {}
+
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    monkeypatch.chdir(ROOT)
+    config = {f"truecaller-backend:{key}": value for key, (value, _secret) in GOOD_SECRETS.items()}
+    config |= {"truecaller-backend:domainName": "api.example.org", "truecaller-backend:desiredCount": "2",
+               "aws:region": "eu-west-1"}
+    with _LOCK:
+        pulumi.runtime.set_mocks(NoResources(), project="truecaller-backend", stack="qa", preview=True)
+        pulumi.runtime.set_all_config(config, [f"truecaller-backend:{key}" for key in GOOD_SECRETS])
+        cfg = load_config()
+        assert (cfg.stack, cfg.domain_name, cfg.desired_count) == ("qa", "api.example.org", 2)
+        assert set(cfg.secret_values) == set(GOOD_SECRETS)
+        pulumi.runtime.set_all_config({**config, "truecaller-backend:desiredCont": "2"},
+                                      [f"truecaller-backend:{key}" for key in GOOD_SECRETS if key != "jwtSecret"])
+        with pytest.raises(ConfigError) as raised:
+            load_config()
+        pulumi.runtime.set_all_config({}, [])
+    assert [p.split(":")[1].split(" ")[0] for p in raised.value.problems] == ["desiredCont", "jwtSecret"]
