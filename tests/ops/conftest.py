@@ -34,6 +34,17 @@ AWS_ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "tes
 RESET_SERVICES = ("ecs", "ecr", "secretsmanager", "logs", "elbv2", "sts")
 
 
+@pytest.fixture(autouse=True)
+def workstation_environment(monkeypatch):
+    """Run the ops commands as on a workstation, whatever runs the tests.
+
+    `ops rollback` behaves differently under CI (it refuses to leave an uncommitted config change as
+    the only record), and the project's own CI sets CI=true; tests of the CI path set it themselves.
+    """
+    for variable in ("CI", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(variable, raising=False)
+
+
 @pytest.fixture(scope="session")
 def moto_url():
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
