@@ -558,6 +558,67 @@ def test_budget_assumptions_from_config():
     assert (assumptions.log_gb_per_month, assumptions.nat_gb_per_month, assumptions.alb_lcu) == (9.0, 90.0, 3.0)
     defaults = budget.assumptions_from({})
     assert (defaults.log_gb_per_month, defaults.nat_gb_per_month, defaults.alb_lcu) == (5.0, 20.0, 1.0)
+    assert defaults.deploys_per_month == 20.0
+    assert budget.assumptions_from({"deploysPerMonth": 4.0}).deploys_per_month == 4.0
+
+
+def _budget_stack():
+    td = stack_resource(TD, "td", {"cpu": "1024", "memory": "2048"})
+    return [td, stack_resource(SVC, "svc", {"desiredCount": 2}, {"taskDefinition": [td]})]
+
+
+def test_budget_default_limit_is_150_usd(monkeypatch):
+    monkeypatch.setattr(live, "credentials_available", lambda: False)
+    assert stack_violations(budget.budget_policy, _budget_stack(), {}) == []  # two 1 vCPU tasks: about $80
+    td = stack_resource(TD, "td", {"cpu": "4096", "memory": "8192"})
+    big = [td, stack_resource(SVC, "svc", {"desiredCount": 10}, {"taskDefinition": [td]})]
+    (message,) = stack_violations(budget.budget_policy, big, {})
+    assert "exceeds the budget of $150.00/month." in message
+
+
+def test_budget_at_exactly_the_limit_passes(monkeypatch):
+    monkeypatch.setattr(live, "credentials_available", lambda: False)
+    from pulumi_policy.policy import StackValidationArgs
+
+    total = budget.stack_estimate(StackValidationArgs(_budget_stack(), {})).total
+    assert stack_violations(budget.budget_policy, _budget_stack(), {"maxMonthlyUsd": total}) == []
+    assert len(stack_violations(budget.budget_policy, _budget_stack(), {"maxMonthlyUsd": total - 0.01})) == 1
+
+
+def test_budget_reads_the_usage_assumptions_from_its_config(monkeypatch):
+    monkeypatch.setattr(live, "credentials_available", lambda: False)
+    resources = [*_budget_stack(), stack_resource("aws:cloudwatch/logGroup:LogGroup", "logs", {"retentionInDays": 30})]
+    assert stack_violations(budget.budget_policy, resources, {"maxMonthlyUsd": 100.0}) == []
+    (message,) = stack_violations(budget.budget_policy, resources, {"maxMonthlyUsd": 100.0, "logGbPerMonth": 500.0})
+    assert "CloudWatch Logs ingestion (assumed 500 GB)" in message  # the configured volume, not the default 5 GB
+
+
+def test_budget_message_names_a_service_it_cannot_price(monkeypatch):
+    monkeypatch.setattr(live, "credentials_available", lambda: False)
+    pending = stack_resource(SVC, "pending-svc", {"desiredCount": 1})  # no task definition known yet
+    (message,) = stack_violations(budget.budget_policy, [*_budget_stack(), pending], {"maxMonthlyUsd": 1.0})
+    assert "not priced: Fargate for pending-svc: task size or desired count not known until deployment" in message
+
+
+def test_budget_prices_an_unlisted_region_from_the_pricing_api_unless_live_prices_is_off(monkeypatch):
+    asked = []
+
+    def pricing_api(region, base, client=None):
+        asked.append(region)
+        return base
+
+    monkeypatch.setattr(live, "credentials_available", lambda: True)
+    monkeypatch.setattr(live, "live_region_table", pricing_api)
+    monkeypatch.setattr(live, "_LIVE", {})
+    (note,) = stack_violations(budget.price_coverage_policy, _budget_stack(), {"region": "ap-south-2"})
+    assert asked == ["ap-south-2"]
+    assert note.startswith("The monthly cost estimate for ap-south-2 is approximate: on-demand Fargate, NAT and ALB "
+                           "prices for ap-south-2 from the AWS Pricing API")
+    monkeypatch.setattr(live, "_LIVE", {})
+    (note,) = stack_violations(budget.price_coverage_policy, _budget_stack(),
+                               {"region": "ap-south-2", "livePrices": False})
+    assert asked == ["ap-south-2"]  # not asked again
+    assert note.startswith("The monthly cost estimate for ap-south-2 is approximate: no list prices for ap-south-2")
 
 
 # ----------------------------------------------------------------------------- engine
