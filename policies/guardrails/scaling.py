@@ -17,20 +17,26 @@ def _load_balanced(resources):
     return [s for s in of_type(resources, SERVICE) if s.props.get("loadBalancers")]
 
 
+def _names_service(target, name: str) -> bool:
+    """A target whose resourceId ("service/<cluster>/<name>") is known and names the service."""
+    resource_id = target.props.get("resourceId")
+    return isinstance(resource_id, str) and resource_id.endswith(f"/{name}")
+
+
 def _autoscaling(args, report_violation):
     targets = of_type(args.resources, SCALABLE_TARGET)
     policies = of_type(args.resources, SCALING_POLICY)
     for service in _load_balanced(args.resources):
         name = service.props.get("name") or service.name
+        # A URN names its resource type, so matching URNs needs no type filter.
         mine = [t for t in targets
-                if service.urn in {r.urn for r in related(t, "resourceId", SERVICE)}
-                or str(t.props.get("resourceId", "")).endswith(f"/{name}")]
+                if service.urn in {r.urn for r in related(t, "resourceId")} or _names_service(t, name)]
         if not mine:
             report_violation(f"Service {short_urn(service.urn)} has no Application Auto Scaling target: it cannot "
                              "grow with traffic.", service.urn)
             continue
         scaled = {t.urn for t in mine}
-        if not any(scaled & {r.urn for r in related(p, "resourceId", SCALABLE_TARGET)} for p in policies):
+        if not any(scaled & {r.urn for r in related(p, "resourceId")} for p in policies):
             report_violation(f"Service {short_urn(service.urn)} has a scaling target but no scaling policy.",
                              service.urn)
 

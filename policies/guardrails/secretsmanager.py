@@ -48,9 +48,9 @@ def _aws_secret_is_populated(secret_id: str) -> str | None:
         return "skip"
     except botocore.exceptions.ClientError as exc:
         return exc.response["Error"]["Code"]
+    if response.get("SecretBinary"):
+        return None  # a version holds a string or a binary value, never both
     value = response.get("SecretString")
-    if value is None and response.get("SecretBinary"):
-        return None
     return None if value and value.strip() else "its current value is empty"
 
 
@@ -64,18 +64,15 @@ def secret_reference(value_from: str) -> str:
     return value_from
 
 
-def _secret_keys(secret) -> set[str]:
-    """Every string a task definition or a version may use to name ``secret``."""
-    keys = {secret.props.get("arn"), secret.props.get("id"), secret.props.get("name")}
-    return {k for k in keys if isinstance(k, str) and k}
+def _keys(resource, *props: str) -> set[str]:
+    """The known, non-empty string values of ``props`` (what a reference may use to name ``resource``)."""
+    return {value for value in (resource.props.get(prop) for prop in props) if isinstance(value, str) and value}
 
 
 def _names_secret(reference: str, name: str | None) -> bool:
     """A Secrets Manager ARN ends in ``secret:<name>-<6 random characters>``."""
-    if not name or ":secret:" not in reference:
-        return False
-    tail = reference.split(":secret:", 1)[1]
-    return tail == name or (tail.startswith(name + "-") and len(tail) == len(name) + 7)
+    tail = reference.partition(":secret:")[2]  # "" when the reference is no Secrets Manager ARN
+    return bool(name) and (tail == name or (tail.startswith(name + "-") and len(tail) == len(name) + 7))
 
 
 class _Secrets:
@@ -83,13 +80,14 @@ class _Secrets:
 
     def __init__(self, resources):
         self.secrets = of_type(resources, SECRET)
-        self.by_key = {key: secret for secret in self.secrets for key in _secret_keys(secret)}
-        self.parameters = {key for p in of_type(resources, PARAMETER)
-                           for key in (p.props.get("arn"), p.props.get("name")) if isinstance(key, str) and key}
+        self.by_key = {key: secret for secret in self.secrets for key in _keys(secret, "arn", "id", "name")}
+        self.parameters = {key for p in of_type(resources, PARAMETER) for key in _keys(p, "arn", "name")}
         self.with_value: set[str] = set()
         for version in of_type(resources, SECRET_VERSION):
-            self.with_value |= {s.urn for s in related(version, "secretId", SECRET)}
-            target = self.find(str(version.props.get("secretId") or ""))
+            # A URN names its resource type: the secrets among secretId's dependencies need no type filter.
+            self.with_value |= {r.urn for r in related(version, "secretId")}
+            secret_id = version.props.get("secretId")
+            target = self.find(secret_id) if isinstance(secret_id, str) else None
             if target is not None:
                 self.with_value.add(target.urn)
 
@@ -100,8 +98,10 @@ class _Secrets:
         return next((s for s in self.secrets if _names_secret(reference, s.props.get("name"))), None)
 
     def is_parameter(self, reference: str) -> bool:
-        """A parameter of the stack, named by ARN or by name (``arn:...:parameter/x`` names ``/x``)."""
-        return reference in self.parameters or reference.split(":parameter", 1)[-1] in self.parameters
+        """A parameter of the stack, named by name or by ARN. The ARN of ``/app/x`` ends in ``:parameter/app/x``,
+        the ARN of a name without a leading slash (``x``) in ``:parameter/x``."""
+        path = reference.partition(":parameter/")[2]  # "" when the reference is no parameter ARN
+        return reference in self.parameters or path in self.parameters or f"/{path}" in self.parameters
 
 
 def _referenced_secrets_have_values(args, report_violation):

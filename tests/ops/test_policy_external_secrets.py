@@ -45,3 +45,13 @@ def test_missing_external_secret_is_caught(world):
     (message,) = stack_violations(secretsmanager.referenced_secrets_have_values, resources,
                                   {"verifyExternalWithAws": True})
     assert "ResourceNotFoundException" in message
+
+
+def test_external_binary_secret_has_a_value(world):
+    secrets = world.client("secretsmanager")
+    secrets.delete_secret(SecretId=f"truecaller-backend/{STACK}/firebase-credentials", ForceDeleteWithoutRecovery=True)
+    world.secret_arns["firebase-credentials"] = secrets.create_secret(
+        Name=f"truecaller-backend/{STACK}/firebase-credentials", SecretBinary=b"\x00\x01key")["ARN"]
+    resources = external_stack(world, "firebase-credentials")
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, resources,
+                            {"verifyExternalWithAws": True}) == []

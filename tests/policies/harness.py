@@ -27,3 +27,11 @@ def stack_violations(policy, resources: list[PolicyResource], config: dict | Non
     found: list[str] = []
     policy.validate(StackValidationArgs(resources, config or {}), lambda message, urn=None: found.append(message))
     return found
+
+
+def stack_findings(policy, resources: list[PolicyResource], config: dict | None = None) -> list[tuple[str, str]]:
+    """(message, name of the resource blamed) per violation; "" when the policy names no resource."""
+    found: list[tuple[str, str]] = []
+    policy.validate(StackValidationArgs(resources, config or {}),
+                    lambda message, urn=None: found.append((message, urn.split("::")[-1] if urn else "")))
+    return found

@@ -11,7 +11,7 @@ from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from tests.policies.harness import resource_violations, stack_resource, stack_violations
+from tests.policies.harness import resource_violations, stack_findings, stack_resource, stack_violations
 
 from costing import estimator, live  # isort: skip
 from costing import policy as budget  # isort: skip
@@ -283,6 +283,8 @@ ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:app/db-AbCdEf"
 @pytest.mark.parametrize(("value_from", "reference"), [
     (ARN, ARN), (f"{ARN}:key::", ARN), (f"{ARN}:key:AWSPREVIOUS:", ARN), (f" {ARN} ", ARN),
     ("app/db", "app/db"), ("arn:aws:ssm:eu-central-1:1:parameter/x", "arn:aws:ssm:eu-central-1:1:parameter/x"),
+    # Only a Secrets Manager ARN is cut after its name; any other reference is kept whole.
+    ("arn:aws:ssm:eu-central-1:1:parameter/x:a:b:c", "arn:aws:ssm:eu-central-1:1:parameter/x:a:b:c"),
 ])
 def test_secret_reference(value_from, reference):
     assert secretsmanager.secret_reference(value_from) == reference
@@ -340,6 +342,112 @@ def test_parameters_of_the_stack_are_managed():
                        "explicit.")
 
 
+HAS_NO_VALUE = ("Task definition app reads secret {}, which has no value in this stack. Fix: give it a secret version, "
+                "or tag it secret-source=external when it is populated out of band.")
+
+
+def unmanaged(reference):
+    return (f"Task definition app reads {reference}, a secret this stack does not manage. Fix: add its ARN pattern to "
+            "this policy's externalSecretPatterns so the choice is explicit.")
+
+
+def task_reading(*value_froms, deps=None):
+    definition = {"name": "app", "image": DIGEST,
+                  "secrets": [{"name": f"S{i}", "valueFrom": v} if v else {"name": f"S{i}"}
+                              for i, v in enumerate(value_froms)]}
+    return stack_resource(TD, "app", {"containerDefinitions": json.dumps([definition])}, deps)
+
+
+def test_a_secret_whose_arn_is_not_known_yet_is_found_by_the_name_in_its_arn():
+    preview = stack_resource(secretsmanager.SECRET, "db", {"name": "app/db"})  # arn computed at creation
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, [preview, task_reading(ARN)]) == [
+        HAS_NO_VALUE.format("app/db")]
+
+
+def test_a_secret_named_by_its_id():
+    by_id = stack_resource(secretsmanager.SECRET, "db", {"id": ARN})  # pulumi-aws: a secret's id is its ARN
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, [by_id, task_reading(ARN)]) == [
+        HAS_NO_VALUE.format("db")]  # no name property: the resource's name
+
+
+def test_secrets_the_container_definitions_depend_on_are_referenced_even_when_not_spelled_out():
+    secret = stack_resource(secretsmanager.SECRET, "db", {"name": "app/db"})
+    log_group = stack_resource("aws:cloudwatch/logGroup:LogGroup", "logs", {"name": "/ecs/app"})
+    task = task_reading(deps={"containerDefinitions": [secret, log_group]})
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, [secret, log_group, task]) == [
+        HAS_NO_VALUE.format("app/db")]  # the log group is no secret
+    version = stack_resource(secretsmanager.SECRET_VERSION, "v", {}, {"secretId": [secret]})
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, [secret, log_group, task, version]) == []
+
+
+def test_a_secrets_entry_without_value_from_names_nothing():
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, [task_reading(None)]) == []
+
+
+def test_every_secret_without_a_value_is_reported_and_blamed():
+    first = stack_resource(secretsmanager.SECRET, "first", {"name": "app/first"})
+    second = stack_resource(secretsmanager.SECRET, "second", {"name": "app/second"})
+    task = task_reading("app/first", "app/second")
+    assert stack_findings(secretsmanager.referenced_secrets_have_values, [first, second, task]) == [
+        (HAS_NO_VALUE.format("app/first"), "first"), (HAS_NO_VALUE.format("app/second"), "second")]
+    first_has_value = stack_resource(secretsmanager.SECRET_VERSION, "v", {"secretId": "app/first"})
+    assert stack_findings(secretsmanager.referenced_secrets_have_values, [first, second, task, first_has_value]) == [
+        (HAS_NO_VALUE.format("app/second"), "second")]
+
+
+def test_versions_linked_by_dependency_give_each_their_secret_a_value():
+    secrets = [stack_resource(secretsmanager.SECRET, key, {"name": f"app/{key}"}) for key in ("a", "b")]
+    versions = [stack_resource(secretsmanager.SECRET_VERSION, f"v-{s.name}", {}, {"secretId": [s]}) for s in secrets]
+    assert stack_violations(secretsmanager.referenced_secrets_have_values,
+                            [*secrets, *versions, task_reading("app/a", "app/b")]) == []
+
+
+def test_unmanaged_references_are_each_judged_against_the_patterns_and_blame_the_task():
+    shared = "arn:aws:secretsmanager:eu-central-1:1:secret:shared/api-key-AbCdEf"
+    other = "arn:aws:secretsmanager:eu-central-1:1:secret:other/key-AbCdEf"
+    findings = stack_findings(secretsmanager.referenced_secrets_have_values, [task_reading(shared, other)],
+                              {"externalSecretPatterns": [":secret:other/"]})  # the first of the two, sorted
+    assert findings == [(unmanaged(shared), "app")]
+
+
+@pytest.mark.parametrize(("parameter", "value_from"), [
+    ({"name": "/app/x"}, "arn:aws:ssm:r:1:parameter/app/x"),  # arn not known yet: the path in the ARN
+    ({"name": "x"}, "arn:aws:ssm:r:1:parameter/x"),  # a name without a slash: its ARN adds one
+    ({"arn": "arn:aws:ssm:r:1:parameter/app/x"}, "arn:aws:ssm:r:1:parameter/app/x"),
+    ({"name": "/app/x"}, "/app/x"), ({"name": "x"}, "x"),
+])
+def test_parameters_of_the_stack_named_by_name_or_arn(parameter, value_from):
+    resources = [stack_resource(secretsmanager.PARAMETER, "p", parameter), task_reading(value_from)]
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, resources) == []
+
+
+@pytest.mark.parametrize(("parameter", "value_from"), [
+    ({"name": "/app/x"}, "arn:aws:ssm:r:1:parameter/app/y"), ({"name": "x"}, "arn:aws:ssm:r:1:parameter/y"),
+    ({"name": "/app/x"}, "/app/y"),
+])
+def test_other_parameters_are_unmanaged(parameter, value_from):
+    resources = [stack_resource(secretsmanager.PARAMETER, "p", parameter), task_reading(value_from)]
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, resources) == [unmanaged(value_from)]
+
+
+def test_external_secret_check_is_skipped_without_aws_credentials(monkeypatch, tmp_path):
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # another test's session keeps the credentials it found
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    assert secretsmanager._aws_secret_is_populated("app/db") == "skip"
+    external = stack_with(ARN, secret_tags={"secret-source": "external"})
+    assert stack_violations(secretsmanager.referenced_secrets_have_values, external,
+                            {"verifyExternalWithAws": True}) == []
+
+
 def test_external_secrets_verified_with_aws(monkeypatch):
     answers = {"app/db": "its current value is empty"}
     monkeypatch.setattr(secretsmanager, "_aws_secret_is_populated", lambda name: answers.get(name))
@@ -347,6 +455,8 @@ def test_external_secrets_verified_with_aws(monkeypatch):
     (message,) = stack_violations(secretsmanager.referenced_secrets_have_values, external,
                                   {"verifyExternalWithAws": True})
     assert message == "External secret app/db: its current value is empty. Populate it before deploying."
+    assert stack_findings(secretsmanager.referenced_secrets_have_values, external, {"verifyExternalWithAws": True}) == [
+        (message, "db")]
     answers["app/db"] = "skip"
     assert stack_violations(secretsmanager.referenced_secrets_have_values, external,
                             {"verifyExternalWithAws": True}) == []
@@ -366,6 +476,9 @@ def test_recovery_window_from_config():
     assert resource_violations(secretsmanager.recovery_window_minimum, secretsmanager.SECRET,
                                {"recoveryWindowInDays": 10}, {"minimumDays": 14.0}) == [
         "recoveryWindowInDays is 10; use at least 14 days."]
+    assert resource_violations(secretsmanager.recovery_window_recommended, secretsmanager.SECRET,
+                               {"recoveryWindowInDays": 30}, {"minimumDays": 45.0}) == [
+        "recoveryWindowInDays is 30; use at least 45 days."]
 
 
 @pytest.mark.parametrize(("props", "ok"), [
@@ -558,6 +671,67 @@ def test_budget_assumptions_from_config():
     assert (assumptions.log_gb_per_month, assumptions.nat_gb_per_month, assumptions.alb_lcu) == (9.0, 90.0, 3.0)
     defaults = budget.assumptions_from({})
     assert (defaults.log_gb_per_month, defaults.nat_gb_per_month, defaults.alb_lcu) == (5.0, 20.0, 1.0)
+    assert defaults.deploys_per_month == 20.0
+    assert budget.assumptions_from({"deploysPerMonth": 4.0}).deploys_per_month == 4.0
+
+
+def _budget_stack():
+    td = stack_resource(TD, "td", {"cpu": "1024", "memory": "2048"})
+    return [td, stack_resource(SVC, "svc", {"desiredCount": 2}, {"taskDefinition": [td]})]
+
+
+def test_budget_default_limit_is_150_usd(monkeypatch):
+    monkeypatch.setattr(live, "credentials_available", lambda: False)
+    assert stack_violations(budget.budget_policy, _budget_stack(), {}) == []  # two 1 vCPU tasks: about $80
+    td = stack_resource(TD, "td", {"cpu": "4096", "memory": "8192"})
+    big = [td, stack_resource(SVC, "svc", {"desiredCount": 10}, {"taskDefinition": [td]})]
+    (message,) = stack_violations(budget.budget_policy, big, {})
+    assert "exceeds the budget of $150.00/month." in message
+
+
+def test_budget_at_exactly_the_limit_passes(monkeypatch):
+    monkeypatch.setattr(live, "credentials_available", lambda: False)
+    from pulumi_policy.policy import StackValidationArgs
+
+    total = budget.stack_estimate(StackValidationArgs(_budget_stack(), {})).total
+    assert stack_violations(budget.budget_policy, _budget_stack(), {"maxMonthlyUsd": total}) == []
+    assert len(stack_violations(budget.budget_policy, _budget_stack(), {"maxMonthlyUsd": total - 0.01})) == 1
+
+
+def test_budget_reads_the_usage_assumptions_from_its_config(monkeypatch):
+    monkeypatch.setattr(live, "credentials_available", lambda: False)
+    resources = [*_budget_stack(), stack_resource("aws:cloudwatch/logGroup:LogGroup", "logs", {"retentionInDays": 30})]
+    assert stack_violations(budget.budget_policy, resources, {"maxMonthlyUsd": 100.0}) == []
+    (message,) = stack_violations(budget.budget_policy, resources, {"maxMonthlyUsd": 100.0, "logGbPerMonth": 500.0})
+    assert "CloudWatch Logs ingestion (assumed 500 GB)" in message  # the configured volume, not the default 5 GB
+
+
+def test_budget_message_names_a_service_it_cannot_price(monkeypatch):
+    monkeypatch.setattr(live, "credentials_available", lambda: False)
+    pending = stack_resource(SVC, "pending-svc", {"desiredCount": 1})  # no task definition known yet
+    (message,) = stack_violations(budget.budget_policy, [*_budget_stack(), pending], {"maxMonthlyUsd": 1.0})
+    assert "not priced: Fargate for pending-svc: task size or desired count not known until deployment" in message
+
+
+def test_budget_prices_an_unlisted_region_from_the_pricing_api_unless_live_prices_is_off(monkeypatch):
+    asked = []
+
+    def pricing_api(region, base, client=None):
+        asked.append(region)
+        return base
+
+    monkeypatch.setattr(live, "credentials_available", lambda: True)
+    monkeypatch.setattr(live, "live_region_table", pricing_api)
+    monkeypatch.setattr(live, "_LIVE", {})
+    (note,) = stack_violations(budget.price_coverage_policy, _budget_stack(), {"region": "ap-south-2"})
+    assert asked == ["ap-south-2"]
+    assert note.startswith("The monthly cost estimate for ap-south-2 is approximate: on-demand Fargate, NAT and ALB "
+                           "prices for ap-south-2 from the AWS Pricing API")
+    monkeypatch.setattr(live, "_LIVE", {})
+    (note,) = stack_violations(budget.price_coverage_policy, _budget_stack(),
+                               {"region": "ap-south-2", "livePrices": False})
+    assert asked == ["ap-south-2"]  # not asked again
+    assert note.startswith("The monthly cost estimate for ap-south-2 is approximate: no list prices for ap-south-2")
 
 
 # ----------------------------------------------------------------------------- engine

@@ -8,7 +8,7 @@ from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 
-from tests.policies.harness import resource_violations, stack_resource, stack_violations
+from tests.policies.harness import resource_violations, stack_findings, stack_resource, stack_violations
 
 from guardrails import cloudwatch, ecr, elb, engine, scaling  # isort: skip
 
@@ -187,6 +187,42 @@ def test_autoscaling_messages_and_scope():
     policy_of_other = stack_resource(scaling.SCALING_POLICY, "p", {}, {"resourceId": [other_target]})
     assert stack_violations(scaling.service_autoscaling, [unnamed, target, other_target, policy_of_other]) == [
         "Service svc has a scaling target but no scaling policy."]
+
+
+def test_autoscaling_target_named_by_the_services_name_property_not_its_resource_name():
+    service = stack_resource(SVC, "svc", {"name": "api-prod", "loadBalancers": [{}]})
+    target = stack_resource(scaling.SCALABLE_TARGET, "t", {"resourceId": "service/c/api-prod"})
+    policy = stack_resource(scaling.SCALING_POLICY, "p", {}, {"resourceId": [target]})
+    assert stack_violations(scaling.service_autoscaling, [service, target, policy]) == []
+    by_resource_name = stack_resource(scaling.SCALABLE_TARGET, "t", {"resourceId": "service/c/svc"})
+    assert stack_violations(scaling.service_autoscaling, [service, by_resource_name, policy]) == [
+        "Service svc has no Application Auto Scaling target: it cannot grow with traffic."]
+
+
+def test_autoscaling_target_without_a_known_resource_id_is_not_the_services():
+    unknown = stack_resource(scaling.SCALABLE_TARGET, "t", {})  # resourceId not known in a preview, no dependency
+    assert stack_violations(scaling.service_autoscaling, [load_balanced(), unknown]) == [
+        "Service svc has no Application Auto Scaling target: it cannot grow with traffic."]
+
+
+def test_autoscaling_blames_each_service():
+    first, second = load_balanced("first"), load_balanced("second")
+    target = stack_resource(scaling.SCALABLE_TARGET, "t", {"resourceId": "service/c/second"})
+    assert stack_findings(scaling.service_autoscaling, [first, second]) == [
+        ("Service first has no Application Auto Scaling target: it cannot grow with traffic.", "first"),
+        ("Service second has no Application Auto Scaling target: it cannot grow with traffic.", "second")]
+    assert stack_findings(scaling.service_autoscaling, [second, target]) == [
+        ("Service second has a scaling target but no scaling policy.", "second")]
+
+
+def test_error_alarms_blame_each_service():
+    first, second = load_balanced("first"), load_balanced("second")
+    assert stack_findings(scaling.service_error_alarms, [first, second]) == [
+        ("No alarm watches the 5xx rate of first's load balancer.", "first"),
+        ("No alarm watches the 5xx rate of second's load balancer.", "second")]
+    assert stack_findings(scaling.service_error_alarms, [second, alarm("5xx", "HTTPCode_ELB_5XX_Count")]) == [
+        ("Service second does not roll back on its error-rate alarms: set alarms={alarm_names: [...5xx alarms], "
+         "enable: true, rollback: true}.", "second")]
 
 
 def alarm(name, metric=None, queries=None):
