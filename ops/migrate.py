@@ -5,8 +5,11 @@ local path (ops.migrate_local)."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import botocore.exceptions
@@ -104,10 +107,38 @@ class TaskTimeout(Exception):
     pass
 
 
+@contextmanager
+def ctrl_c_between_calls(wake: threading.Event) -> Iterator[threading.Event]:
+    """Ctrl-C while waiting for the task: the first one is taken at a point the wait loop chooses.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be — often inside a boto3
+    call, with the HTTP connection pool the waiter thread shares half-updated — and the StopTask
+    that follows must go through that same client. So the first Ctrl-C only sets a flag and wakes
+    the loop, which raises between calls; a second one raises at once, as before.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+
+    def on_sigint(signum, frame):
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+        wake.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, follower: LogFollower,
                   printer: Printer, poll_seconds: float = POLL_SECONDS) -> dict:
     """Wait with the `tasks_stopped` waiter in the background; meanwhile show progress and stream logs."""
     outcome: dict = {}
+    wake = threading.Event()
 
     def wait():
         try:
@@ -117,17 +148,22 @@ def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, followe
             )
         except botocore.exceptions.WaiterError as exc:
             outcome["error"] = exc
+        finally:
+            wake.set()
 
-    waiter = threading.Thread(target=wait, daemon=True)
-    waiter.start()
-    started, last_status = time.monotonic(), None
-    while waiter.is_alive():
-        waiter.join(max(poll_seconds, 0.05))
-        task = aws.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
-        if task["lastStatus"] != last_status:
-            last_status = task["lastStatus"]
-            printer(f"[{int(time.monotonic() - started):>4}s] task {last_status}")
-        show_logs(follower.new_lines(), printer)
+    with ctrl_c_between_calls(wake) as interrupted:
+        waiter = threading.Thread(target=wait, daemon=True)
+        waiter.start()
+        started, last_status = time.monotonic(), None
+        while waiter.is_alive():
+            wake.wait(max(poll_seconds, 0.05))
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            task = aws.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
+            if task["lastStatus"] != last_status:
+                last_status = task["lastStatus"]
+                printer(f"[{int(time.monotonic() - started):>4}s] task {last_status}")
+            show_logs(follower.new_lines(), printer)
     show_logs(follower.new_lines(), printer)
     if "error" in outcome:
         raise TaskTimeout(str(outcome["error"]))

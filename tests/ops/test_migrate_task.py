@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 from moto.moto_api import state_manager
@@ -204,10 +205,41 @@ def test_ctrl_c_stops_the_task_it_started(world, outputs_file, tasks_keep_runnin
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_ctrl_c_in_the_middle_of_an_aws_call_is_taken_after_it(world, outputs_file, tasks_keep_running):
+    """A terminal's Ctrl-C (SIGINT) often lands while boto3 is inside a request on the client the StopTask
+    must use next: the request finishes, then the wait loop stops the task."""
+    assert threading.current_thread() is threading.main_thread()  # where Python runs signal handlers
+    seen: list[str] = []
+
+    def ctrl_c_while_sending(**_):
+        if threading.current_thread() is threading.main_thread() and not seen:
+            seen.append("SIGINT")
+            signal.raise_signal(signal.SIGINT)
+
+    def completed(**_):
+        if threading.current_thread() is threading.main_thread() and seen == ["SIGINT"]:
+            seen.append("the interrupted call completed")
+
+    events = world.session.events
+    events.register("before-send.ecs.DescribeTasks", ctrl_c_while_sending)
+    events.register("after-call.ecs.DescribeTasks", completed)
+    try:
+        code, out = migrate(world, outputs_file, Recorder())
+    finally:
+        events.unregister("before-send.ecs.DescribeTasks", ctrl_c_while_sending)
+        events.unregister("after-call.ecs.DescribeTasks", completed)
+    assert seen == ["SIGINT", "the interrupted call completed"]
+    assert code == 130, out.text
+    (task,) = all_tasks(world)
+    assert task["lastStatus"] == "STOPPED" and task["stoppedReason"] == "interrupted (Ctrl-C) in ops migrate"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the command's handler is gone
+
+
 def test_sigint_to_a_real_process_stops_the_task(world, outputs_file, tasks_keep_running):
     """The same as a user's Ctrl-C: SIGINT to `python -m ops migrate` while it waits for the task."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "ops", "migrate", "-s", STACK, "--outputs", str(outputs_file), "--poll-seconds", "0.1"],
+        [sys.executable, "-X", "faulthandler", "-m", "ops", "migrate", "-s", STACK, "--outputs", str(outputs_file),
+         "--poll-seconds", "0.1"],
         cwd=PROJECT_DIR, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     lines = []
@@ -216,7 +248,12 @@ def test_sigint_to_a_real_process_stops_the_task(world, outputs_file, tasks_keep
         if "task RUNNING" in line:
             process.send_signal(signal.SIGINT)
             break
-    stdout, stderr = process.communicate(timeout=30)
+    try:
+        stdout, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack: where it hangs
+        stdout, stderr = process.communicate(timeout=30)
+        pytest.fail(f"ops migrate still running 30 s after SIGINT\n{''.join(lines)}{stdout}{stderr}")
     assert process.returncode == 130, "".join(lines) + stdout + stderr
     assert "stopped migration task" in stdout and "Traceback" not in stderr
     (task,) = all_tasks(world)
