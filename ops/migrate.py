@@ -112,9 +112,9 @@ def ctrl_c_between_calls(wake: threading.Event) -> Iterator[threading.Event]:
     """Ctrl-C while waiting for the task: the first one is taken at a point the wait loop chooses.
 
     Python raises KeyboardInterrupt wherever the main thread happens to be — often inside a boto3
-    call, with the HTTP connection pool the waiter thread shares half-updated — and the StopTask
-    that follows must go through that same client. So the first Ctrl-C only sets a flag and wakes
-    the loop, which raises between calls; a second one raises at once, as before.
+    call on the client (shared with the waiter thread) that the StopTask must use next, cutting that
+    request in half. So the first Ctrl-C only sets a flag and wakes the loop, which raises between
+    calls; a second one raises at once, as before.
     """
     interrupted = threading.Event()
     if threading.current_thread() is not threading.main_thread():
