@@ -209,8 +209,8 @@ def wrappers() -> dict[str, Wrapper]:
 
 def _split_string(argv: list[str]) -> str | None:
     """``env -S "cmd args"``: the string env splits into the command."""
-    for index, word in enumerate(argv[:-1]):
-        if word in ("-S", "--split-string"):
+    for index, word in enumerate(argv):
+        if word in ("-S", "--split-string") and index + 1 < len(argv):
             return " ".join(argv[index + 1:])
         if word.startswith("--split-string="):
             return " ".join([word.split("=", 1)[1], *argv[index + 1:]])

@@ -701,6 +701,76 @@ def test_default_files_read_nothing():
     assert files.script("x", None, True) is None and files.strict is False
 
 
+IN_SRV = {"/srv/migrate.sh": "npx prisma migrate deploy\n", "/srv/seed.sh": "echo seed\n",
+          "/srv/package.json": pkg(migrate="prisma migrate deploy", start="node main"),
+          "/srv/tool": "#!/usr/bin/env node\nrequire('./seed')\n"}
+PRISMA = "`npx prisma migrate deploy` -> `prisma migrate deploy` runs Prisma migrations"
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    ("sh migrate.sh", f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["sh", "migrate.sh"], f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["sh", "-c", ". migrate.sh"], f"`sh -c . migrate.sh` -> `. migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["source", "migrate.sh"], f"`source migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["./migrate.sh"], f"`./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["env", "-S", "sh migrate.sh"], f"`env -S sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["env", "--split-string=sh migrate.sh"],
+     f"`env --split-string=sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["npx", "-c", "sh migrate.sh"], f"`npx -c sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["timeout", "30", "sh", "migrate.sh"], f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["eval", "sh migrate.sh"], f"`eval sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["bun", "./migrate.sh"], f"`bun ./migrate.sh` -> `./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["npm", "run", "migrate"],
+     "`npm run migrate` -> script 'migrate' (`prisma migrate deploy`) -> `prisma migrate deploy` runs Prisma "
+     "migrations"),
+    (["npm-run-all", "migrate"], "`npm-run-all migrate` -> `npm run migrate` -> script 'migrate' "
+                                 "(`prisma migrate deploy`) -> `prisma migrate deploy` runs Prisma migrations"),
+])
+def test_the_working_directory_follows_the_command_into_every_step(argv, reason):
+    """The files are in /srv, the command's working directory; the image's WORKDIR is /: a step that lost the
+    working directory would look in / and find nothing."""
+    verdict = analyse(argv, FakeFiles(IN_SRV, workdir="/"), "/srv")
+    assert (verdict.migration, verdict.unverified) == (reason, [])
+    assert analyse(argv, FakeFiles(IN_SRV, workdir="/")).migration != reason
+
+
+@pytest.mark.parametrize("first", [
+    'sh "$ENTRY"',  # a script named by a variable: its arguments are checked where they come from
+    "./missing.sh",  # not in the build context
+    "./tool",  # a node script
+    "./seed.sh; ./seed.sh",  # the second run of a script already read
+    "sh", "sh -e",  # a shell with nothing to run
+    "npm --version", "bun -v",  # no script
+    "npm run build",  # package.json unreadable, a script name that migrates nothing
+    "A=1",  # an assignment alone
+])
+def test_a_step_that_runs_nothing_does_not_end_the_analysis(first):
+    verdict = analyse(f"{first}; npx prisma migrate deploy", FakeFiles(IN_SRV, workdir="/", strict=False), "/srv")
+    assert verdict.migration == PRISMA
+
+
+def test_the_first_migration_found_ends_the_analysis():
+    """Nothing after it is read: no note about a later step that could not be checked."""
+    verdict = analyse("npx prisma migrate deploy && npm run seed && npx knex migrate:latest", FakeFiles({}))
+    assert (verdict.migration, verdict.unverified) == (PRISMA, [])
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    # an `=` inside the value belongs to the value
+    (["npx", "--call=DATABASE_URL=x prisma migrate deploy"],
+     "`npx --call=DATABASE_URL=x prisma migrate deploy` -> `prisma migrate deploy` runs Prisma migrations"),
+    (["env", "--split-string=NODE_ENV=production prisma migrate deploy"],
+     "`env --split-string=NODE_ENV=production prisma migrate deploy` -> `prisma migrate deploy` runs Prisma "
+     "migrations"),
+    (["python", "-m", "alembic", "upgrade", "head"], "`python -m alembic upgrade head` -> `alembic upgrade head` runs "
+                                                    "Alembic migrations"),
+    (["bundle", "exec", "rake", "db:migrate"], "`bundle exec rake db:migrate` -> `rake db:migrate` runs Rails "
+                                              "migrations"),
+])
+def test_values_and_targets_are_read_whole(argv, reason):
+    assert find_migration(argv) == reason
+
+
 # ----------------------------------------------------------------------------- Dockerfile model
 
 STAGES = """\
