@@ -11,7 +11,7 @@ import pytest
 
 from guardrails import credentials, iam, migrations, packages, shell  # isort: skip
 from guardrails import project as project_module  # isort: skip
-from guardrails.dockerfile import Dockerfile, DockerfileError  # isort: skip
+from guardrails.dockerfile import MAX_HOPS, Dockerfile, DockerfileError  # isort: skip
 from guardrails.migrations import Files, analyse, find_migration  # isort: skip
 from guardrails.packages import Package  # isort: skip
 
@@ -894,6 +894,69 @@ def test_origins_follow_inheritance_and_stop_on_loops():
     escape = Dockerfile("FROM node\nCOPY ../secret /x\n")
     assert escape.origins("/x", escape.target(None), lambda p: True) == []
     assert Dockerfile("FROM n\nCOPY onlyone\n").copies(Dockerfile("FROM n\nCOPY onlyone\n").stages[0]) == []
+
+
+@pytest.mark.parametrize(("dockerfile", "path", "origins"), [
+    ('FROM node\nCOPY docker-entrypoint.sh /\nENTRYPOINT ["/docker-entrypoint.sh"]\n', "/docker-entrypoint.sh",
+     ["docker-entrypoint.sh"]),  # into the root directory
+    ("FROM node\nWORKDIR /app\nADD start.sh ./\n", "/app/start.sh", ["start.sh"]),
+    ("FROM node\nCOPY migrate.sh start.sh /app\n", "/app/start.sh", ["start.sh"]),  # several sources: a directory
+    ("FROM node\nCOPY start.sh /app\n", "/app", ["start.sh"]),  # one file, no slash: the file itself
+])
+def test_origins_of_common_copies(dockerfile, path, origins):
+    parsed = Dockerfile(dockerfile)
+    existing = {"docker-entrypoint.sh", "start.sh", "migrate.sh"}
+    assert parsed.origins(path, parsed.target(None), lambda p: p in existing) == origins
+
+
+def test_variables_as_docker_expands_them():
+    dockerfile = Dockerfile('ARG BASE="node:22-slim"\nFROM ${BASE}\nENV app_dir=/srv\nWORKDIR $app_dir/api\n'
+                            "WORKDIR tools/$UNSET\n")
+    assert dockerfile.stages[0].base == "node:22-slim"  # quotes of an ARG default are not part of the value
+    assert dockerfile.start_command(dockerfile.stages[0]).workdir == "/srv/api/tools"  # lower case, unset, relative
+    assert Dockerfile("ARG tag=22\nFROM node:$tag\n").stages[0].base == "node:22"
+    assert Dockerfile("FROM --platform=linux/arm64\n").stages[0].base == ""  # no image named
+
+
+def test_a_cmd_before_the_entrypoint_of_the_same_stage_is_kept():
+    dockerfile = Dockerfile('FROM node\nCMD ["node", "main"]\nENTRYPOINT ["tini", "--"]\n')
+    start = dockerfile.start_command(dockerfile.stages[0])
+    assert (start.entrypoint, start.cmd) == (["tini", "--"], ["node", "main"])
+
+
+def test_a_base_named_like_a_later_stage_is_an_image():
+    """Docker resolves FROM against the stages defined so far: `migrator` below is an image from a registry."""
+    dockerfile = Dockerfile('FROM migrator AS app\nCMD ["node", "main"]\n'
+                            'FROM node AS migrator\nENTRYPOINT ["npx", "prisma", "migrate", "deploy"]\n')
+    app = dockerfile.target("app")
+    assert dockerfile.parent(app) is None
+    assert dockerfile.start_command(app).entrypoint is None
+
+
+def test_a_stage_index_past_the_last_stage_is_no_stage():
+    with pytest.raises(DockerfileError, match="the build target '2' is not a stage of it"):
+        Dockerfile("FROM a AS one\nFROM b AS two\n").target("2")
+
+
+def chain_of_stages(count: int, copy_from_previous: bool) -> Dockerfile:
+    lines = ["FROM node AS s0", "COPY f /f"]
+    for index in range(1, count):
+        lines += ([f"FROM node AS s{index}", f"COPY --from=s{index - 1} /f /f"] if copy_from_previous
+                  else [f"FROM s{index - 1} AS s{index}"])
+    return Dockerfile("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("copy_from_previous", [True, False])
+def test_files_are_traced_through_at_most_max_hops_stages(copy_from_previous):
+    within = chain_of_stages(MAX_HOPS + 1, copy_from_previous)
+    assert within.origins("/f", within.target(None), lambda p: True) == ["f"]
+    beyond = chain_of_stages(MAX_HOPS + 2, copy_from_previous)
+    assert beyond.origins("/f", beyond.target(None), lambda p: True) == []
+
+
+def test_inheritance_is_followed_through_at_most_max_hops_stages():
+    dockerfile = chain_of_stages(MAX_HOPS + 5, copy_from_previous=False)
+    assert len(dockerfile.chain(dockerfile.target(None))) == MAX_HOPS
 
 
 # ----------------------------------------------------------------------------- project
