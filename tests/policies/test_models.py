@@ -66,13 +66,15 @@ def test_looks_like_script(word, script):
     ("node_modules/prisma/build/index.js", "prisma"), ("/app/node_modules/@mikro-orm/cli/cli.js", "@mikro-orm/cli"),
     ("/a/node_modules/.pnpm/prisma@6/node_modules/prisma/build/index.js", "prisma"), ("node_modules/", "node_modules"),
     ("node_modules/.bin", ".bin"), ("./", "./"), ("bin/rails", "rails"),
+    ("./node_modules/@mikro-orm/cli", "@mikro-orm/cli"), ("node_modules/@mikro-orm", "@mikro-orm"),
 ])
 def test_program_name(word, program):
     assert migrations.program_name(word) == program
 
 
 @pytest.mark.parametrize(("spec", "name"), [
-    ("prisma@6", "prisma"), ("@scope/x@1", "@scope/x"), ("@scope/x", "@scope/x"), ("x", "x"), ("@x", "@x")])
+    ("prisma@6", "prisma"), ("@scope/x@1", "@scope/x"), ("@scope/x", "@scope/x"), ("x", "x"), ("@x", "@x"),
+    ("x@1", "x")])
 def test_strip_version(spec, name):
     assert migrations.strip_version(spec) == name
 
@@ -303,6 +305,10 @@ def test_env_split_string(argv, script):
     (["sh", "--", "start.sh"], ("file", "start.sh")),
     (["sh", "start.sh", "arg"], ("file", "start.sh")),
     (["sh", "-e", "start.sh"], ("file", "start.sh")),
+    (["sh", "-e", "--", "start.sh"], ("file", "start.sh")),
+    (["sh", "-", "start.sh"], ("file", "start.sh")),
+    (["bash", "-e", "-o", "pipefail", "-c", "x"], ("inline", "x")),
+    (["bash", "--norc", "start.sh"], ("file", "start.sh")),
     (["sh"], None),
     (["sh", "-c"], None),
     (["busybox", "sh", "-c", "x"], ("inline", "x")),
@@ -351,6 +357,11 @@ def test_shells_table():
     (["bun", "x", "x"], ("argv", ["x"])),
     (["npx"], None),
     (["npx", "--yes"], None),
+    (["npx", "-c"], None),
+    (["npx", "--yes", "-c", "a b"], ("script", ["a b"])),
+    (["npx", "--yes", "-p", "ts-node", "x"], ("argv", ["x"])),
+    (["npx", "-p", "ts-node", "--yes", "x"], ("argv", ["x"])),
+    (["npx", "--yes", "--", "x"], ("argv", ["x"])),
     (["npm", "run", "x"], None),
     (["node", "x"], None),
 ])
@@ -381,6 +392,9 @@ def test_runner_target(argv, target):
     (["python3.12", "-u", "manage.py", "migrate"], ["manage.py", "migrate"]),
     (["python"], None), (["python", "-u"], None),
     (["bundle", "exec", "rake", "x"], ["rake", "x"]), (["bundle", "install"], None), (["bundle", "exec"], None),
+    (["bundle", "exec", "rake"], ["rake"]),
+    (["node", "--enable-source-maps", "-r", "dotenv/config", "dist/main.js"], ["dist/main.js"]),
+    (["node", "-r", "dotenv/config", "--enable-source-maps", "dist/main.js"], ["dist/main.js"]),
     (["java", "-jar", "x"], None),
 ])
 def test_interpreter_target(argv, target):
@@ -627,7 +641,13 @@ def pkg(**scripts) -> str:
     (["source", "/app/env.sh"], {"/app/env.sh": "prisma db push"}, "Prisma"),
     (["source"], {}, None),
     (["sh", "-c", "exec \"$@\""], {}, None),
-    (["sh", "$SCRIPT"], {"$SCRIPT": "prisma db push"}, None),
+    (["sh", "$SCRIPT"], {"/app/$SCRIPT": "prisma db push"}, None),
+    (["/app/start"], {"/app/start": " \n"}, None),
+    (["migrate.bash"], {"/usr/local/bin/migrate.bash": "prisma db push"}, "Prisma"),
+    (["concurrently", "npm:db:migrate"], {"/app/package.json": pkg(**{"db:migrate": "prisma db push"})},
+     "'db:migrate'"),
+    (["env", "-", "prisma", "migrate", "deploy"], {}, "Prisma"),  # env - is env -i
+    ("npm run prestart; npm start", {"/app/package.json": pkg(prestart="echo", start="prisma db push")}, "'start'"),
     (["eval", "prisma", "migrate", "deploy"], {}, "Prisma"),
     (["bun", "run", "x"], {"/app/package.json": pkg(x="prisma db push")}, "'x'"),
     (["bun", "server.ts"], {}, None),
@@ -702,14 +722,25 @@ def test_default_files_read_nothing():
 
 
 IN_SRV = {"/srv/migrate.sh": "npx prisma migrate deploy\n", "/srv/seed.sh": "echo seed\n",
+          "/srv/outer.sh": "sh migrate.sh\n",
           "/srv/package.json": pkg(migrate="prisma migrate deploy", start="node main"),
           "/srv/tool": "#!/usr/bin/env node\nrequire('./seed')\n"}
-PRISMA = "`npx prisma migrate deploy` -> `prisma migrate deploy` runs Prisma migrations"
+DEPLOY = "`prisma migrate deploy` runs Prisma migrations"
+PRISMA = f"`npx prisma migrate deploy` -> {DEPLOY}"
 
 
 @pytest.mark.parametrize(("argv", "reason"), [
     ("sh migrate.sh", f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
     (["sh", "migrate.sh"], f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["sh migrate.sh"], f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),  # a whole script as one word
+    (["sh", "-c", "sh migrate.sh"], f"`sh -c sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["./outer.sh"], f"`./outer.sh` (script ./outer.sh) -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    ("./seed.sh; ./migrate.sh", f"`./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["npx", "--yes", "./migrate.sh"], f"`npx --yes ./migrate.sh` -> `./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["node", "/usr/local/lib/node_modules/npm/bin/npm-cli.js", "run", "migrate"],
+     "`node /usr/local/lib/node_modules/npm/bin/npm-cli.js run migrate` -> `/usr/local/lib/node_modules/npm/bin/"
+     "npm-cli.js run migrate` -> script 'migrate' (`prisma migrate deploy`) -> `prisma migrate deploy` runs Prisma "
+     "migrations"),
     (["sh", "-c", ". migrate.sh"], f"`sh -c . migrate.sh` -> `. migrate.sh` (script migrate.sh) -> {PRISMA}"),
     (["source", "migrate.sh"], f"`source migrate.sh` (script migrate.sh) -> {PRISMA}"),
     (["./migrate.sh"], f"`./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
@@ -742,23 +773,46 @@ def test_the_working_directory_follows_the_command_into_every_step(argv, reason)
     "sh", "sh -e",  # a shell with nothing to run
     "npm --version", "bun -v",  # no script
     "npm run build",  # package.json unreadable, a script name that migrates nothing
-    "A=1",  # an assignment alone
+    "bun",
 ])
 def test_a_step_that_runs_nothing_does_not_end_the_analysis(first):
     verdict = analyse(f"{first}; npx prisma migrate deploy", FakeFiles(IN_SRV, workdir="/", strict=False), "/srv")
     assert verdict.migration == PRISMA
 
 
-def test_the_first_migration_found_ends_the_analysis():
+@pytest.mark.parametrize(("first", "files", "reason"), [
+    ("npx prisma migrate deploy", {}, PRISMA),
+    ("yarn prisma migrate deploy", {}, f"`yarn prisma migrate deploy` -> {DEPLOY}"),
+    ("yarn prisma migrate deploy", {"/app/package.json": pkg()}, f"`yarn prisma migrate deploy` -> {DEPLOY}"),
+    ("npm run db", {"/app/package.json": pkg(db="prisma db push")},
+     "`npm run db` -> script 'db' (`prisma db push`) -> `prisma db push` runs Prisma migrations"),
+])
+def test_the_first_migration_found_ends_the_analysis(first, files, reason):
     """Nothing after it is read: no note about a later step that could not be checked."""
-    verdict = analyse("npx prisma migrate deploy && npm run seed && npx knex migrate:latest", FakeFiles({}))
-    assert (verdict.migration, verdict.unverified) == (PRISMA, [])
+    verdict = analyse(f"{first} && npm run --prefix /nowhere seed && npx knex migrate:latest", FakeFiles(files))
+    assert (verdict.migration, verdict.unverified) == (reason, [])
+
+
+def test_find_migration_reads_files_in_the_working_directory():
+    assert find_migration(["sh", "migrate.sh"], FakeFiles(IN_SRV, workdir="/"), "/srv") == (
+        f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}")
+
+
+def test_the_nesting_limit_is_max_depth_steps():
+    """A command MAX_DEPTH steps deep is still read (each wrapper is one step); one more is not."""
+    at_limit = ["nohup"] * migrations.MAX_DEPTH + ["prisma", "db", "push"]
+    assert find_migration(at_limit) == "`prisma db push` runs Prisma migrations"
+    assert find_migration(["nohup", *at_limit]) is None
+    script = " ".join(["nohup"] * (migrations.MAX_DEPTH - 1) + ["prisma", "db", "push"])  # the script is a step
+    assert find_migration(script) == "`prisma db push` runs Prisma migrations"
+    assert find_migration(f"nohup {script}") is None
 
 
 @pytest.mark.parametrize(("argv", "reason"), [
     # an `=` inside the value belongs to the value
     (["npx", "--call=DATABASE_URL=x prisma migrate deploy"],
      "`npx --call=DATABASE_URL=x prisma migrate deploy` -> `prisma migrate deploy` runs Prisma migrations"),
+    (["sudo", "-S", "prisma", "migrate", "deploy"], "`prisma migrate deploy` runs Prisma migrations"),  # not env's -S
     (["env", "--split-string=NODE_ENV=production prisma migrate deploy"],
      "`env --split-string=NODE_ENV=production prisma migrate deploy` -> `prisma migrate deploy` runs Prisma "
      "migrations"),
