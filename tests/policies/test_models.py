@@ -11,7 +11,7 @@ import pytest
 
 from guardrails import credentials, iam, migrations, packages, shell  # isort: skip
 from guardrails import project as project_module  # isort: skip
-from guardrails.dockerfile import MAX_HOPS, Dockerfile, DockerfileError  # isort: skip
+from guardrails.dockerfile import DEFAULT_PATH, MAX_HOPS, Dockerfile, DockerfileError  # isort: skip
 from guardrails.migrations import Files, analyse, find_migration  # isort: skip
 from guardrails.packages import Package  # isort: skip
 
@@ -970,6 +970,25 @@ def test_variables_as_docker_expands_them():
     assert dockerfile.start_command(dockerfile.stages[0]).workdir == "/srv/api/tools"  # lower case, unset, relative
     assert Dockerfile("ARG tag=22\nFROM node:$tag\n").stages[0].base == "node:22"
     assert Dockerfile("FROM --platform=linux/arm64\n").stages[0].base == ""  # no image named
+
+
+def test_legacy_env_and_the_default_workdir():
+    dockerfile = Dockerfile("FROM node\nENV PATH /opt/bin:$PATH\nENV APP_HOME /srv/my app\nWORKDIR $APP_HOME\n")
+    start = dockerfile.start_command(dockerfile.stages[0])
+    assert (start.path, start.workdir) == (f"/opt/bin:{DEFAULT_PATH}", "/srv/my app")  # `ENV KEY value with spaces`
+    assert Dockerfile("FROM node\n").start_command(Dockerfile("FROM node\n").stages[0]).workdir == "/"
+    relative = Dockerfile("FROM node\nWORKDIR app\n")
+    assert relative.start_command(relative.stages[0]).workdir == "/app"
+
+
+def test_a_heredoc_is_no_file_of_the_build_context():
+    dockerfile = Dockerfile("FROM node\nCOPY <<EOF /etc/x\nhello\nEOF\n")
+    assert dockerfile.origins("/etc/x", dockerfile.stages[0], lambda p: True) == []
+
+
+def test_a_stage_built_from_its_own_name_is_built_from_an_image():
+    dockerfile = Dockerfile("FROM app AS app\nCMD [\"node\", \"main\"]\n")
+    assert dockerfile.chain(dockerfile.stages[0]) == [dockerfile.stages[0]]
 
 
 def test_a_cmd_before_the_entrypoint_of_the_same_stage_is_kept():
