@@ -723,7 +723,8 @@ def test_default_files_read_nothing():
 
 IN_SRV = {"/srv/migrate.sh": "npx prisma migrate deploy\n", "/srv/seed.sh": "echo seed\n",
           "/srv/outer.sh": "sh migrate.sh\n",
-          "/srv/package.json": pkg(migrate="prisma migrate deploy", start="node main"),
+          "/srv/package.json": pkg(migrate="prisma migrate deploy", start="node main",
+                                   **{"db:deploy": "prisma db push"}),
           "/srv/tool": "#!/usr/bin/env node\nrequire('./seed')\n"}
 DEPLOY = "`prisma migrate deploy` runs Prisma migrations"
 PRISMA = f"`npx prisma migrate deploy` -> {DEPLOY}"
@@ -751,6 +752,10 @@ PRISMA = f"`npx prisma migrate deploy` -> {DEPLOY}"
     (["timeout", "30", "sh", "migrate.sh"], f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
     (["eval", "sh migrate.sh"], f"`eval sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
     (["bun", "./migrate.sh"], f"`bun ./migrate.sh` -> `./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["bun", "exec", "sh migrate.sh"],  # bun exec runs a shell script
+     f"`bun exec sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["run-s", "db:*"], "`run-s db:*` -> `npm run db:deploy` -> script 'db:deploy' (`prisma db push`) -> `prisma db "
+                        "push` runs Prisma migrations"),
     (["npm", "run", "migrate"],
      "`npm run migrate` -> script 'migrate' (`prisma migrate deploy`) -> `prisma migrate deploy` runs Prisma "
      "migrations"),
@@ -772,7 +777,7 @@ def test_the_working_directory_follows_the_command_into_every_step(argv, reason)
     "./seed.sh; ./seed.sh",  # the second run of a script already read
     "sh", "sh -e",  # a shell with nothing to run
     "npm --version", "bun -v",  # no script
-    "npm run build",  # package.json unreadable, a script name that migrates nothing
+    "npm run --prefix /nowhere build",  # package.json unreadable, a script name that migrates nothing
     "bun",
 ])
 def test_a_step_that_runs_nothing_does_not_end_the_analysis(first):
@@ -791,6 +796,12 @@ def test_the_first_migration_found_ends_the_analysis(first, files, reason):
     """Nothing after it is read: no note about a later step that could not be checked."""
     verdict = analyse(f"{first} && npm run --prefix /nowhere seed && npx knex migrate:latest", FakeFiles(files))
     assert (verdict.migration, verdict.unverified) == (reason, [])
+
+
+def test_a_binary_run_by_yarn_without_package_json_is_looked_up_in_the_working_directory():
+    files = FakeFiles({"/srv/setup.sh": "npx prisma migrate deploy\n"}, workdir="/")
+    assert analyse(["yarn", "./setup.sh"], files, "/srv").migration == (
+        f"`yarn ./setup.sh` -> `./setup.sh` (script ./setup.sh) -> {PRISMA}")
 
 
 def test_find_migration_reads_files_in_the_working_directory():
