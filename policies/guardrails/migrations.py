@@ -389,9 +389,7 @@ class _Analysis:
             request = script_request(program, argv[1:])
             if request is not None:
                 return self.package_scripts(request, here, depth, cwd)
-            if program == "bun" and len(argv) > 1 and not argv[1].startswith("-"):
-                return self.command(argv[1:], here, depth + 1, cwd)  # bun exec <script>; other builtins migrate nothing
-            return False
+            return False  # a builtin (install, build, test...): `bun exec`/`bun x` are runners, read above
         if program in ("npm-run-all", "run-s", "run-p", "npm-run-all2", "concurrently"):
             return self.script_list(program, argv[1:], here, depth, cwd)
         target = None if interpreted else interpreter_target(argv)
