@@ -21,7 +21,6 @@ from docker.utils.build import PatternMatcher
 from guardrails.docker import ImageBuild, start_problems  # isort: skip
 from guardrails.dockerfile import Dockerfile  # isort: skip
 from guardrails.migrations import find_migration  # isort: skip
-from guardrails.project import Project  # isort: skip
 from tests.conftest import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -52,7 +51,7 @@ def hadolint(path: Path, tmp_path: Path) -> list[dict]:
 def build(path: Path, context: Path = CONTEXT) -> ImageBuild:
     """The build the image resource makes (context app/, last stage), as the policy pack reads it."""
     dockerfile = Dockerfile(path.read_text())
-    return ImageBuild(Project(ROOT, ROOT), context, path, dockerfile, dockerfile.target(None))
+    return ImageBuild(context, path, dockerfile, dockerfile.target(None))
 
 
 def runtime(image: ImageBuild) -> list[tuple[str, str]]:
@@ -80,7 +79,7 @@ def check_no_migration_at_build_time(path: Path) -> None:
     """No database is reachable during `docker build`: only the one-off migration task migrates."""
     image = build(path)
     for stage in image.dockerfile.stages:
-        stage_build = ImageBuild(image.project, image.context, path, image.dockerfile, stage)
+        stage_build = ImageBuild(image.context, path, image.dockerfile, stage)
         workdir = image.dockerfile.start_command(stage).workdir
         for keyword, value in stage.instructions:
             if keyword == "RUN":

@@ -57,7 +57,6 @@ def parse_dockerfile(path: Path, build_args: dict[str, str]) -> Dockerfile:
 class ImageBuild:
     """What an image resource builds, resolved inside the project."""
 
-    project: Project
     context: Path
     dockerfile_path: Path
     dockerfile: Dockerfile
@@ -97,7 +96,7 @@ def image_build(props: Any, project: Project | None = None) -> ImageBuild:
         target = dockerfile.target(build.get("target"))
     except DockerfileError as error:
         raise ProjectFileError(f"the Dockerfile {dockerfile_path} cannot be used: {error}") from error
-    return ImageBuild(project, context, dockerfile_path, dockerfile, target)
+    return ImageBuild(context, dockerfile_path, dockerfile, target)
 
 
 class ImageFiles(Files):
@@ -157,7 +156,9 @@ class ImageFiles(Files):
         base = source.parent
         members: list[Package] = []
         for pattern in root.workspace_patterns:
-            for folder in sorted(base.glob(pattern.rstrip("/")))[:MAX_WORKSPACES]:
+            if not pattern or posixpath.isabs(pattern):
+                continue  # workspaces are folders under the root package; pathlib's glob refuses these patterns
+            for folder in sorted(base.glob(pattern))[:MAX_WORKSPACES]:
                 if "node_modules" in folder.parts or not folder.resolve().is_relative_to(self.build.context):
                     continue
                 image_folder = posixpath.join(root.directory, folder.relative_to(base).as_posix())

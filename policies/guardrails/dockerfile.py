@@ -66,10 +66,10 @@ def _json_array(value: str) -> list[str] | None:
     if not stripped.startswith("["):
         return None
     try:
-        parsed = json.loads(stripped)
+        parsed = json.loads(stripped)  # valid JSON starting with "[" is an array
     except json.JSONDecodeError:
         return None  # Docker runs an invalid JSON array in shell form
-    return [str(v) for v in parsed] if isinstance(parsed, list) else None
+    return [str(v) for v in parsed]
 
 
 def _copy(value: str, workdir: str) -> Copy | None:
@@ -84,7 +84,7 @@ def _copy(value: str, workdir: str) -> Copy | None:
         return None  # heredoc or malformed: no file of the context
     *sources, destination = words
     target = posixpath.normpath(posixpath.join(workdir, destination))
-    into_directory = destination.endswith("/") or destination in (".", "./") or len(sources) > 1 or any(
+    into_directory = destination.endswith("/") or destination == "." or len(sources) > 1 or any(
         any(c in s for c in "*?[") for s in sources)
     return Copy([s for s in sources if not re.match(r"^[a-z]+://", s)], target, into_directory, flags.get("from"))
 
@@ -173,7 +173,7 @@ class Dockerfile:
                     entrypoint = argv
                     if cmd_stage is not None and cmd_stage != member.index:
                         cmd = cmd_stage = None  # Docker: ENTRYPOINT resets a CMD inherited from the base
-        return StartCommand(entrypoint, cmd, workdir, env.get("PATH", DEFAULT_PATH))
+        return StartCommand(entrypoint, cmd, workdir, env["PATH"])  # _walk starts from Docker's default PATH
 
     # ----------------------------------------------------------------- files
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from guardrails.packages import ALL, Package, ScriptRequest, script_request, scripts_to_run, selects
 from guardrails.shell import looks_like_script, simple_commands
@@ -137,7 +138,7 @@ def looks_like_migration_script(name: str) -> bool:
         return True
     pairs = {("db", "push"), ("db", "deploy"), ("db", "setup"), ("db", "prepare"), ("db", "reset"),
              ("schema", "sync"), ("schema", "push"), ("schema", "update")}
-    return any((a, b) in pairs for a, b in zip(words, words[1:], strict=False))
+    return any(pair in pairs for pair in pairwise(words))
 
 
 # --------------------------------------------------------------------------- files
@@ -209,8 +210,8 @@ def wrappers() -> dict[str, Wrapper]:
 
 def _split_string(argv: list[str]) -> str | None:
     """``env -S "cmd args"``: the string env splits into the command."""
-    for index, word in enumerate(argv[:-1]):
-        if word in ("-S", "--split-string"):
+    for index, word in enumerate(argv):
+        if word in ("-S", "--split-string") and index + 1 < len(argv):
             return " ".join(argv[index + 1:])
         if word.startswith("--split-string="):
             return " ".join([word.split("=", 1)[1], *argv[index + 1:]])
@@ -230,7 +231,7 @@ def peel_wrapper(argv: list[str]) -> list[str] | None:
             break
         if word in spec.value_flags:
             index += 2
-        elif word.startswith("-") and len(word) > 1:
+        elif word.startswith("-"):  # a lone "-" too: `env -` is `env -i`
             index += 1
         elif spec.assignments and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word):
             index += 1
@@ -260,10 +261,10 @@ def shell_script(argv: list[str]) -> tuple[str, str] | None:
         if word in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
             index += 2
             continue
-        if word == "--":
+        if word in ("--", "-"):  # POSIX sh: a lone "-" ends the options as "--" does
             index += 1
             break
-        if word.startswith(("-", "+")) and len(word) > 1 and not word.startswith("--"):
+        if word.startswith(("-", "+")) and not word.startswith("--"):
             runs_inline = runs_inline or "c" in word[1:]
             index += 1
             continue
@@ -284,7 +285,7 @@ def runner_target(argv: list[str]) -> tuple[str, list[str]] | None:
         words = words[1:]
     elif program not in ("npx", "pnpx", "bunx"):
         return None
-    value_flags = {"-p", "--package", "-c", "--call", "--prefix", "-w", "--workspace", "--cache", "--registry",
+    value_flags = {"-p", "--package", "--prefix", "-w", "--workspace", "--cache", "--registry",
                    "--userconfig", "-C", "--dir", "--filter", "-F"}
     index = 0
     call = None
@@ -315,13 +316,8 @@ def interpreter_target(argv: list[str]) -> list[str] | None:
     """The program an interpreter runs: ``node x.js args`` -> [x.js, args]; ``python -m alembic`` -> [alembic]."""
     program = program_name(argv[0])
     words = argv[1:]
-    if re.fullmatch(r"python[0-9.]*", program):
-        for index, word in enumerate(words):
-            if word == "-m" and index + 1 < len(words):
-                return words[index + 1:]
-            if not word.startswith("-"):
-                return words[index:]
-        return None
+    if re.fullmatch(r"python[0-9.]*", program):  # python [-u ...] [-m] module-or-file args
+        return next((words[index:] for index, word in enumerate(words) if not word.startswith("-")), None)
     if program == "bundle":
         return words[1:] if words[:1] == ["exec"] and len(words) > 1 else None
     if program not in {"node", "nodejs", "ts-node", "tsx", "ts-node-esm", "bun", "deno", "php", "ruby"}:
@@ -393,9 +389,7 @@ class _Analysis:
             request = script_request(program, argv[1:])
             if request is not None:
                 return self.package_scripts(request, here, depth, cwd)
-            if program == "bun" and len(argv) > 1 and not argv[1].startswith("-"):
-                return self.command(argv[1:], here, depth + 1, cwd)  # bun <file or bin>
-            return False
+            return False  # a builtin (install, build, test...): `bun exec`/`bun x` are runners, read above
         if program in ("npm-run-all", "run-s", "run-p", "npm-run-all2", "concurrently"):
             return self.script_list(program, argv[1:], here, depth, cwd)
         target = None if interpreted else interpreter_target(argv)
@@ -430,7 +424,7 @@ class _Analysis:
             # step wrote. The pack cannot see those; they are not reported.
             return False
         first = text.lstrip().splitlines()[0] if text.strip() else ""
-        if first.startswith("#!") and not any(s in first for s in ("sh", "bash")):
+        if first.startswith("#!") and "sh" not in first:  # sh, bash, dash, zsh... all end in "sh"
             return False  # a node/python script: not shell
         return self.script(text, f"{here} (script {path})", depth, cwd)
 

@@ -11,7 +11,7 @@ import pytest
 
 from guardrails import credentials, iam, migrations, packages, shell  # isort: skip
 from guardrails import project as project_module  # isort: skip
-from guardrails.dockerfile import Dockerfile, DockerfileError  # isort: skip
+from guardrails.dockerfile import DEFAULT_PATH, MAX_HOPS, Dockerfile, DockerfileError  # isort: skip
 from guardrails.migrations import Files, analyse, find_migration  # isort: skip
 from guardrails.packages import Package  # isort: skip
 
@@ -66,13 +66,15 @@ def test_looks_like_script(word, script):
     ("node_modules/prisma/build/index.js", "prisma"), ("/app/node_modules/@mikro-orm/cli/cli.js", "@mikro-orm/cli"),
     ("/a/node_modules/.pnpm/prisma@6/node_modules/prisma/build/index.js", "prisma"), ("node_modules/", "node_modules"),
     ("node_modules/.bin", ".bin"), ("./", "./"), ("bin/rails", "rails"),
+    ("./node_modules/@mikro-orm/cli", "@mikro-orm/cli"), ("node_modules/@mikro-orm", "@mikro-orm"),
 ])
 def test_program_name(word, program):
     assert migrations.program_name(word) == program
 
 
 @pytest.mark.parametrize(("spec", "name"), [
-    ("prisma@6", "prisma"), ("@scope/x@1", "@scope/x"), ("@scope/x", "@scope/x"), ("x", "x"), ("@x", "@x")])
+    ("prisma@6", "prisma"), ("@scope/x@1", "@scope/x"), ("@scope/x", "@scope/x"), ("x", "x"), ("@x", "@x"),
+    ("x@1", "x")])
 def test_strip_version(spec, name):
     assert migrations.strip_version(spec) == name
 
@@ -303,6 +305,10 @@ def test_env_split_string(argv, script):
     (["sh", "--", "start.sh"], ("file", "start.sh")),
     (["sh", "start.sh", "arg"], ("file", "start.sh")),
     (["sh", "-e", "start.sh"], ("file", "start.sh")),
+    (["sh", "-e", "--", "start.sh"], ("file", "start.sh")),
+    (["sh", "-", "start.sh"], ("file", "start.sh")),
+    (["bash", "-e", "-o", "pipefail", "-c", "x"], ("inline", "x")),
+    (["bash", "--norc", "start.sh"], ("file", "start.sh")),
     (["sh"], None),
     (["sh", "-c"], None),
     (["busybox", "sh", "-c", "x"], ("inline", "x")),
@@ -351,6 +357,11 @@ def test_shells_table():
     (["bun", "x", "x"], ("argv", ["x"])),
     (["npx"], None),
     (["npx", "--yes"], None),
+    (["npx", "-c"], None),
+    (["npx", "--yes", "-c", "a b"], ("script", ["a b"])),
+    (["npx", "--yes", "-p", "ts-node", "x"], ("argv", ["x"])),
+    (["npx", "-p", "ts-node", "--yes", "x"], ("argv", ["x"])),
+    (["npx", "--yes", "--", "x"], ("argv", ["x"])),
     (["npm", "run", "x"], None),
     (["node", "x"], None),
 ])
@@ -381,6 +392,9 @@ def test_runner_target(argv, target):
     (["python3.12", "-u", "manage.py", "migrate"], ["manage.py", "migrate"]),
     (["python"], None), (["python", "-u"], None),
     (["bundle", "exec", "rake", "x"], ["rake", "x"]), (["bundle", "install"], None), (["bundle", "exec"], None),
+    (["bundle", "exec", "rake"], ["rake"]),
+    (["node", "--enable-source-maps", "-r", "dotenv/config", "dist/main.js"], ["dist/main.js"]),
+    (["node", "-r", "dotenv/config", "--enable-source-maps", "dist/main.js"], ["dist/main.js"]),
     (["java", "-jar", "x"], None),
 ])
 def test_interpreter_target(argv, target):
@@ -627,7 +641,13 @@ def pkg(**scripts) -> str:
     (["source", "/app/env.sh"], {"/app/env.sh": "prisma db push"}, "Prisma"),
     (["source"], {}, None),
     (["sh", "-c", "exec \"$@\""], {}, None),
-    (["sh", "$SCRIPT"], {"$SCRIPT": "prisma db push"}, None),
+    (["sh", "$SCRIPT"], {"/app/$SCRIPT": "prisma db push"}, None),
+    (["/app/start"], {"/app/start": " \n"}, None),
+    (["migrate.bash"], {"/usr/local/bin/migrate.bash": "prisma db push"}, "Prisma"),
+    (["concurrently", "npm:db:migrate"], {"/app/package.json": pkg(**{"db:migrate": "prisma db push"})},
+     "'db:migrate'"),
+    (["env", "-", "prisma", "migrate", "deploy"], {}, "Prisma"),  # env - is env -i
+    ("npm run prestart; npm start", {"/app/package.json": pkg(prestart="echo", start="prisma db push")}, "'start'"),
     (["eval", "prisma", "migrate", "deploy"], {}, "Prisma"),
     (["bun", "run", "x"], {"/app/package.json": pkg(x="prisma db push")}, "'x'"),
     (["bun", "server.ts"], {}, None),
@@ -699,6 +719,121 @@ def test_default_files_read_nothing():
     files = Files()
     assert files.package(None, None) is None and files.workspaces(Package("/", None, {}, [])) == []
     assert files.script("x", None, True) is None and files.strict is False
+
+
+IN_SRV = {"/srv/migrate.sh": "npx prisma migrate deploy\n", "/srv/seed.sh": "echo seed\n",
+          "/srv/outer.sh": "sh migrate.sh\n",
+          "/srv/package.json": pkg(migrate="prisma migrate deploy", start="node main",
+                                   **{"db:deploy": "prisma db push"}),
+          "/srv/tool": "#!/usr/bin/env node\nrequire('./seed')\n"}
+DEPLOY = "`prisma migrate deploy` runs Prisma migrations"
+PRISMA = f"`npx prisma migrate deploy` -> {DEPLOY}"
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    ("sh migrate.sh", f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["sh", "migrate.sh"], f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["sh migrate.sh"], f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),  # a whole script as one word
+    (["sh", "-c", "sh migrate.sh"], f"`sh -c sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["./outer.sh"], f"`./outer.sh` (script ./outer.sh) -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    ("./seed.sh; ./migrate.sh", f"`./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["npx", "--yes", "./migrate.sh"], f"`npx --yes ./migrate.sh` -> `./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["node", "/usr/local/lib/node_modules/npm/bin/npm-cli.js", "run", "migrate"],
+     "`node /usr/local/lib/node_modules/npm/bin/npm-cli.js run migrate` -> `/usr/local/lib/node_modules/npm/bin/"
+     "npm-cli.js run migrate` -> script 'migrate' (`prisma migrate deploy`) -> `prisma migrate deploy` runs Prisma "
+     "migrations"),
+    (["sh", "-c", ". migrate.sh"], f"`sh -c . migrate.sh` -> `. migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["source", "migrate.sh"], f"`source migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["./migrate.sh"], f"`./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["env", "-S", "sh migrate.sh"], f"`env -S sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["env", "--split-string=sh migrate.sh"],
+     f"`env --split-string=sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["npx", "-c", "sh migrate.sh"], f"`npx -c sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["timeout", "30", "sh", "migrate.sh"], f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["eval", "sh migrate.sh"], f"`eval sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["bun", "./migrate.sh"], f"`bun ./migrate.sh` -> `./migrate.sh` (script ./migrate.sh) -> {PRISMA}"),
+    (["bun", "exec", "sh migrate.sh"],  # bun exec runs a shell script
+     f"`bun exec sh migrate.sh` -> `sh migrate.sh` (script migrate.sh) -> {PRISMA}"),
+    (["run-s", "db:*"], "`run-s db:*` -> `npm run db:deploy` -> script 'db:deploy' (`prisma db push`) -> `prisma db "
+                        "push` runs Prisma migrations"),
+    (["npm", "run", "migrate"],
+     "`npm run migrate` -> script 'migrate' (`prisma migrate deploy`) -> `prisma migrate deploy` runs Prisma "
+     "migrations"),
+    (["npm-run-all", "migrate"], "`npm-run-all migrate` -> `npm run migrate` -> script 'migrate' "
+                                 "(`prisma migrate deploy`) -> `prisma migrate deploy` runs Prisma migrations"),
+])
+def test_the_working_directory_follows_the_command_into_every_step(argv, reason):
+    """The files are in /srv, the command's working directory; the image's WORKDIR is /: a step that lost the
+    working directory would look in / and find nothing."""
+    verdict = analyse(argv, FakeFiles(IN_SRV, workdir="/"), "/srv")
+    assert (verdict.migration, verdict.unverified) == (reason, [])
+    assert analyse(argv, FakeFiles(IN_SRV, workdir="/")).migration != reason
+
+
+@pytest.mark.parametrize("first", [
+    'sh "$ENTRY"',  # a script named by a variable: its arguments are checked where they come from
+    "./missing.sh",  # not in the build context
+    "./tool",  # a node script
+    "./seed.sh; ./seed.sh",  # the second run of a script already read
+    "sh", "sh -e",  # a shell with nothing to run
+    "npm --version", "bun -v",  # no script
+    "npm run --prefix /nowhere build",  # package.json unreadable, a script name that migrates nothing
+    "bun",
+])
+def test_a_step_that_runs_nothing_does_not_end_the_analysis(first):
+    verdict = analyse(f"{first}; npx prisma migrate deploy", FakeFiles(IN_SRV, workdir="/", strict=False), "/srv")
+    assert verdict.migration == PRISMA
+
+
+@pytest.mark.parametrize(("first", "files", "reason"), [
+    ("npx prisma migrate deploy", {}, PRISMA),
+    ("yarn prisma migrate deploy", {}, f"`yarn prisma migrate deploy` -> {DEPLOY}"),
+    ("yarn prisma migrate deploy", {"/app/package.json": pkg()}, f"`yarn prisma migrate deploy` -> {DEPLOY}"),
+    ("npm run db", {"/app/package.json": pkg(db="prisma db push")},
+     "`npm run db` -> script 'db' (`prisma db push`) -> `prisma db push` runs Prisma migrations"),
+])
+def test_the_first_migration_found_ends_the_analysis(first, files, reason):
+    """Nothing after it is read: no note about a later step that could not be checked."""
+    verdict = analyse(f"{first} && npm run --prefix /nowhere seed && npx knex migrate:latest", FakeFiles(files))
+    assert (verdict.migration, verdict.unverified) == (reason, [])
+
+
+def test_a_binary_run_by_yarn_without_package_json_is_looked_up_in_the_working_directory():
+    files = FakeFiles({"/srv/setup.sh": "npx prisma migrate deploy\n"}, workdir="/")
+    assert analyse(["yarn", "./setup.sh"], files, "/srv").migration == (
+        f"`yarn ./setup.sh` -> `./setup.sh` (script ./setup.sh) -> {PRISMA}")
+
+
+def test_find_migration_reads_files_in_the_working_directory():
+    assert find_migration(["sh", "migrate.sh"], FakeFiles(IN_SRV, workdir="/"), "/srv") == (
+        f"`sh migrate.sh` (script migrate.sh) -> {PRISMA}")
+
+
+def test_the_nesting_limit_is_max_depth_steps():
+    """A command MAX_DEPTH steps deep is still read (each wrapper is one step); one more is not."""
+    at_limit = ["nohup"] * migrations.MAX_DEPTH + ["prisma", "db", "push"]
+    assert find_migration(at_limit) == "`prisma db push` runs Prisma migrations"
+    assert find_migration(["nohup", *at_limit]) is None
+    script = " ".join(["nohup"] * (migrations.MAX_DEPTH - 1) + ["prisma", "db", "push"])  # the script is a step
+    assert find_migration(script) == "`prisma db push` runs Prisma migrations"
+    assert find_migration(f"nohup {script}") is None
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    # an `=` inside the value belongs to the value
+    (["npx", "--call=DATABASE_URL=x prisma migrate deploy"],
+     "`npx --call=DATABASE_URL=x prisma migrate deploy` -> `prisma migrate deploy` runs Prisma migrations"),
+    (["sudo", "-S", "prisma", "migrate", "deploy"], "`prisma migrate deploy` runs Prisma migrations"),  # not env's -S
+    (["env", "--split-string=NODE_ENV=production prisma migrate deploy"],
+     "`env --split-string=NODE_ENV=production prisma migrate deploy` -> `prisma migrate deploy` runs Prisma "
+     "migrations"),
+    (["python", "-m", "alembic", "upgrade", "head"], "`python -m alembic upgrade head` -> `alembic upgrade head` runs "
+                                                    "Alembic migrations"),
+    (["bundle", "exec", "rake", "db:migrate"], "`bundle exec rake db:migrate` -> `rake db:migrate` runs Rails "
+                                              "migrations"),
+])
+def test_values_and_targets_are_read_whole(argv, reason):
+    assert find_migration(argv) == reason
 
 
 # ----------------------------------------------------------------------------- Dockerfile model
@@ -824,6 +959,88 @@ def test_origins_follow_inheritance_and_stop_on_loops():
     escape = Dockerfile("FROM node\nCOPY ../secret /x\n")
     assert escape.origins("/x", escape.target(None), lambda p: True) == []
     assert Dockerfile("FROM n\nCOPY onlyone\n").copies(Dockerfile("FROM n\nCOPY onlyone\n").stages[0]) == []
+
+
+@pytest.mark.parametrize(("dockerfile", "path", "origins"), [
+    ('FROM node\nCOPY docker-entrypoint.sh /\nENTRYPOINT ["/docker-entrypoint.sh"]\n', "/docker-entrypoint.sh",
+     ["docker-entrypoint.sh"]),  # into the root directory
+    ("FROM node\nWORKDIR /app\nADD start.sh ./\n", "/app/start.sh", ["start.sh"]),
+    ("FROM node\nCOPY migrate.sh start.sh /app\n", "/app/start.sh", ["start.sh"]),  # several sources: a directory
+    ("FROM node\nCOPY start.sh /app\n", "/app", ["start.sh"]),  # one file, no slash: the file itself
+])
+def test_origins_of_common_copies(dockerfile, path, origins):
+    parsed = Dockerfile(dockerfile)
+    existing = {"docker-entrypoint.sh", "start.sh", "migrate.sh"}
+    assert parsed.origins(path, parsed.target(None), lambda p: p in existing) == origins
+
+
+def test_variables_as_docker_expands_them():
+    dockerfile = Dockerfile('ARG BASE="node:22-slim"\nFROM ${BASE}\nENV app_dir=/srv\nWORKDIR $app_dir/api\n'
+                            "WORKDIR tools/$UNSET\n")
+    assert dockerfile.stages[0].base == "node:22-slim"  # quotes of an ARG default are not part of the value
+    assert dockerfile.start_command(dockerfile.stages[0]).workdir == "/srv/api/tools"  # lower case, unset, relative
+    assert Dockerfile("ARG tag=22\nFROM node:$tag\n").stages[0].base == "node:22"
+    assert Dockerfile("FROM --platform=linux/arm64\n").stages[0].base == ""  # no image named
+
+
+def test_legacy_env_and_the_default_workdir():
+    dockerfile = Dockerfile("FROM node\nENV PATH /opt/bin:$PATH\nENV APP_HOME /srv/my app\nWORKDIR $APP_HOME\n")
+    start = dockerfile.start_command(dockerfile.stages[0])
+    assert (start.path, start.workdir) == (f"/opt/bin:{DEFAULT_PATH}", "/srv/my app")  # `ENV KEY value with spaces`
+    assert Dockerfile("FROM node\n").start_command(Dockerfile("FROM node\n").stages[0]).workdir == "/"
+    relative = Dockerfile("FROM node\nWORKDIR app\n")
+    assert relative.start_command(relative.stages[0]).workdir == "/app"
+
+
+def test_a_heredoc_is_no_file_of_the_build_context():
+    dockerfile = Dockerfile("FROM node\nCOPY <<EOF /etc/x\nhello\nEOF\n")
+    assert dockerfile.origins("/etc/x", dockerfile.stages[0], lambda p: True) == []
+
+
+def test_a_stage_built_from_its_own_name_is_built_from_an_image():
+    dockerfile = Dockerfile("FROM app AS app\nCMD [\"node\", \"main\"]\n")
+    assert dockerfile.chain(dockerfile.stages[0]) == [dockerfile.stages[0]]
+
+
+def test_a_cmd_before_the_entrypoint_of_the_same_stage_is_kept():
+    dockerfile = Dockerfile('FROM node\nCMD ["node", "main"]\nENTRYPOINT ["tini", "--"]\n')
+    start = dockerfile.start_command(dockerfile.stages[0])
+    assert (start.entrypoint, start.cmd) == (["tini", "--"], ["node", "main"])
+
+
+def test_a_base_named_like_a_later_stage_is_an_image():
+    """Docker resolves FROM against the stages defined so far: `migrator` below is an image from a registry."""
+    dockerfile = Dockerfile('FROM migrator AS app\nCMD ["node", "main"]\n'
+                            'FROM node AS migrator\nENTRYPOINT ["npx", "prisma", "migrate", "deploy"]\n')
+    app = dockerfile.target("app")
+    assert dockerfile.parent(app) is None
+    assert dockerfile.start_command(app).entrypoint is None
+
+
+def test_a_stage_index_past_the_last_stage_is_no_stage():
+    with pytest.raises(DockerfileError, match="the build target '2' is not a stage of it"):
+        Dockerfile("FROM a AS one\nFROM b AS two\n").target("2")
+
+
+def chain_of_stages(count: int, copy_from_previous: bool) -> Dockerfile:
+    lines = ["FROM node AS s0", "COPY f /f"]
+    for index in range(1, count):
+        lines += ([f"FROM node AS s{index}", f"COPY --from=s{index - 1} /f /f"] if copy_from_previous
+                  else [f"FROM s{index - 1} AS s{index}"])
+    return Dockerfile("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("copy_from_previous", [True, False])
+def test_files_are_traced_through_at_most_max_hops_stages(copy_from_previous):
+    within = chain_of_stages(MAX_HOPS + 1, copy_from_previous)
+    assert within.origins("/f", within.target(None), lambda p: True) == ["f"]
+    beyond = chain_of_stages(MAX_HOPS + 2, copy_from_previous)
+    assert beyond.origins("/f", beyond.target(None), lambda p: True) == []
+
+
+def test_inheritance_is_followed_through_at_most_max_hops_stages():
+    dockerfile = chain_of_stages(MAX_HOPS + 5, copy_from_previous=False)
+    assert len(dockerfile.chain(dockerfile.target(None))) == MAX_HOPS
 
 
 # ----------------------------------------------------------------------------- project

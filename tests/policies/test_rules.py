@@ -943,6 +943,21 @@ def test_image_files_read_packages_and_workspaces(built):
     assert files.workspaces(bare_package("/nowhere")) == []
 
 
+def test_image_files_resolve_paths_against_the_callers_directory(built):
+    files = built.files()
+    assert files.package(None, "/srv/packages/api").name == "@acme/api"
+    assert files.script("./local.sh", "/srv/scripts", executed=True) == "echo local\n"
+    elsewhere = docker.ImageFiles(built, workdir="/")  # members are found under the root package, not the workdir
+    assert [p.name for p in elsewhere.workspaces(elsewhere.package("/srv", None))] == ["@acme/api", "@acme/web"]
+
+
+def test_workspace_patterns_pathlib_refuses_are_skipped_not_raised(built):
+    from guardrails.packages import Package
+
+    root = Package("/srv", "root", {}, ["", "/srv/packages/*", "packages/*/"])
+    assert [p.name for p in built.files().workspaces(root)] == ["@acme/api", "@acme/web"]
+
+
 def bare_package(directory):
     from guardrails.packages import Package
 

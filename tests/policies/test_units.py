@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -215,6 +216,113 @@ def test_relative_paths_resolve_against_the_pulumi_project(tmp_path, monkeypatch
     (message,) = resource_violations(docker.no_migrations_in_dockerfile, docker.IMAGE,
                                      {"build": {"context": "app", "dockerfile": "Dockerfile"}})
     assert "not beside the policy pack" in message
+
+
+FIX = "Start only the application (CMD [\"node\", \"dist/src/main\"]) and run migrations as a one-off task."
+
+
+def dockerfile_findings(props) -> list[str]:
+    return resource_violations(docker.no_migrations_in_dockerfile, docker.IMAGE, props)
+
+
+def test_dockerfile_findings_name_the_file_the_instruction_and_the_target(project):
+    (project / "ctx").mkdir()
+    (project / "ctx" / "docker-entrypoint.sh").write_text("#!/bin/sh\nnpx prisma migrate deploy\nexec \"$@\"\n")
+    (project / "api.Dockerfile").write_text(
+        'FROM node:22-slim\nWORKDIR /app\nCOPY docker-entrypoint.sh ./\nENTRYPOINT ["./docker-entrypoint.sh"]\n'
+        'CMD ["npx", "prisma", "db", "push"]\nFROM node:22-slim AS app\nCMD ["npx", "knex", "migrate:latest"]\n')
+    build = {"context": "ctx", "dockerfile": "api.Dockerfile"}
+    assert dockerfile_findings({"build": {**build, "target": "0"}}) == [
+        "api.Dockerfile ENTRYPOINT (target stage 0) runs database migrations at container start: "
+        "`./docker-entrypoint.sh` (script ./docker-entrypoint.sh) -> `npx prisma migrate deploy` -> "
+        f"`prisma migrate deploy` runs Prisma migrations. {FIX}",
+        "api.Dockerfile CMD (target stage 0) runs database migrations at container start: `npx prisma db push` -> "
+        f"`prisma db push` runs Prisma migrations. {FIX}"]
+    assert dockerfile_findings({"build": build}) == [
+        "api.Dockerfile CMD (target app) runs database migrations at container start: `npx knex migrate:latest` -> "
+        f"`knex migrate:latest` runs Knex migrations. {FIX}"]
+
+
+def test_build_args_and_the_default_context_reach_the_dockerfile(project):
+    (project / "Dockerfile").write_text(
+        'ARG BASE=node:22-slim\nFROM node:22 AS migrator\nCMD ["npx", "prisma", "migrate", "deploy"]\n'
+        'FROM ${BASE} AS app\n')
+    assert dockerfile_findings({"build": {}}) == []  # context "." is the project, its Dockerfile the default
+    (message,) = dockerfile_findings({"build": {"args": {"BASE": "migrator"}}})
+    assert message.startswith("Dockerfile CMD (target app) runs database migrations at container start")
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    ({"context": "../elsewhere"}, "the build context '../elsewhere' resolves to {outside}, outside the project "
+                                  "{project}"),
+    ({"dockerfile": "../elsewhere/Dockerfile"}, "the Dockerfile '../elsewhere/Dockerfile' resolves to "
+                                                "{outside}/Dockerfile, outside the project {project}"),
+    ({"context": "linked"}, "the Dockerfile 'Dockerfile' resolves to {outside}/Dockerfile, outside the project "
+                            "{project}"),
+    ({"dockerfile": "folder"}, "the Dockerfile {project}/folder is a directory, not a file"),
+    ({"dockerfile": "empty"}, "the Dockerfile {project}/empty cannot be used: it has no FROM instruction"),
+    ({"dockerfile": "x" * 300}, "the Dockerfile {project}/" + "x" * 300 + " cannot be read (File name too long)"),
+])
+def test_a_dockerfile_the_policy_cannot_read_is_reported_with_its_cause(project, build, message):
+    outside = project.parent / "elsewhere"
+    outside.mkdir(exist_ok=True)
+    (outside / "Dockerfile").write_text('FROM node\nCMD ["node", "main"]\n')
+    (project / "linked").mkdir()
+    (project / "linked" / "Dockerfile").symlink_to(outside / "Dockerfile")  # a symlink out of the project
+    (project / "folder").mkdir()
+    (project / "empty").write_text("# no stage\n")
+    (finding,) = dockerfile_findings({"build": build})
+    assert finding.startswith("Cannot check the image's start command: "
+                              + message.format(outside=outside, project=project)), finding
+
+
+def test_files_the_image_reads_are_read_up_to_the_size_limit_whatever_their_bytes(project):
+    entrypoint = "#!/bin/sh\n# \xe9t\xe9 (latin-1)\nnpx prisma migrate deploy\n".encode("latin-1")
+    props = image_props(project, 'FROM node:22-slim\nCOPY entrypoint.sh /\nENTRYPOINT ["/entrypoint.sh"]\n',
+                        {"entrypoint.sh": ""})
+    script = project / "ctx" / "entrypoint.sh"
+    script.write_bytes(entrypoint + b"#" * (docker.MAX_FILE_BYTES - len(entrypoint)))  # exactly the limit
+    (message,) = dockerfile_findings(props)
+    assert "`/entrypoint.sh` (script /entrypoint.sh) -> `npx prisma migrate deploy`" in message
+    script.write_bytes(entrypoint + b"#" * (docker.MAX_FILE_BYTES + 1 - len(entrypoint)))  # larger: not read
+    assert dockerfile_findings(props) == []
+
+
+def test_read_errors_name_what_was_read_and_why(tmp_path):
+    with pytest.raises(docker.ProjectFileError, match=r"^the script .*/missing.sh does not exist$"):
+        docker._read(tmp_path / "missing.sh", "script")
+    with pytest.raises(docker.ProjectFileError, match=r"^the script .* is a directory, not a file$"):
+        docker._read(tmp_path / "", "script")
+    with pytest.raises(docker.ProjectFileError, match=r"^the script .*x cannot be read \(File name too long\)$"):
+        docker._read(tmp_path / ("x" * 300), "script")
+
+
+def test_the_parse_cache_tells_dockerfiles_apart_by_path(tmp_path):
+    first, second = tmp_path / "a.Dockerfile", tmp_path / "b.Dockerfile"
+    first.write_text("FROM aa\n")
+    second.write_text("FROM bb\n")
+    for path in (first, second):  # same size, same modification time
+        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    assert [docker.parse_dockerfile(p, {}).stages[0].base for p in (first, second)] == ["aa", "bb"]
+
+
+def test_an_ecs_container_reads_its_scripts_in_its_working_directory(project):
+    """The task definition's workingDirectory, not the image's WORKDIR, is where `npm run` finds package.json."""
+    (project / "app" / "tools").mkdir(parents=True)
+    (project / "app" / "package.json").write_text(json.dumps({"scripts": {"setup": "node setup"}}))
+    (project / "app" / "tools" / "package.json").write_text(json.dumps({"scripts": {"setup": "prisma db push"}}))
+    (project / "Dockerfile").write_text("FROM node:22-slim\nWORKDIR /srv\nCOPY . .\n")
+    image = stack_resource(docker.IMAGE, "img", {"build": {"context": "app", "dockerfile": "Dockerfile"},
+                                                 "repoDigest": DIGEST})
+    container = {"name": "app", "image": DIGEST, "command": ["npm", "run", "setup"], "workingDirectory": "/srv/tools"}
+    task = stack_resource(TD, "app", {"containerDefinitions": json.dumps([container]), "cpu": "512", "memory": "1024"},
+                          {"containerDefinitions": [image]})
+    (message,) = stack_violations(ecs.no_migrations_at_start, [image, task, service_running(task)])
+    assert "command runs database migrations at container start: `npm run setup` -> script 'setup' (`prisma db " \
+           "push`)" in message
+    container.pop("workingDirectory")
+    task.props["containerDefinitions"] = json.dumps([container])
+    assert stack_violations(ecs.no_migrations_at_start, [image, task, service_running(task)]) == []
 
 
 # ----------------------------------------------------------------------------- Secrets Manager
