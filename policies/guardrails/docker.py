@@ -11,6 +11,7 @@ inside the Pulumi project; nothing outside it is read and no directory tree is w
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from guardrails.common import resource_policy
-from guardrails.dockerfile import Dockerfile, DockerfileError, Stage, StartCommand
+from guardrails.dockerfile import Dockerfile, DockerfileError, Stage, StartCommand, is_glob
 from guardrails.migrations import Files, analyse
 from guardrails.packages import Package
 from guardrails.project import Project, ProjectFileError, contained, find_project, not_found_message
@@ -116,14 +117,26 @@ class ImageFiles(Files):
         if image_path not in self._cache:
             context = self.build.context
 
-            def exists(relative: str) -> bool:
+            def is_file(relative: str) -> bool:
                 candidate = (context / relative).resolve()
                 try:
                     return candidate.is_relative_to(context) and candidate.is_file()
                 except OSError:  # unreadable: as good as absent
                     return False
 
-            origins = self.build.dockerfile.origins(image_path, self.build.target, exists)
+            def matches(relative: str) -> list[str]:
+                if not is_glob(relative):
+                    return [relative] if is_file(relative) else []
+                # Docker matches each path segment with Go's filepath.Match, where ** is just *: never
+                # pathlib's recursive walk. One directory listed per wildcard segment.
+                pattern = re.sub(r"\*{2,}", "*", relative)
+                try:
+                    found = sorted(p.relative_to(context).as_posix() for p in context.glob(pattern))
+                except (OSError, ValueError, NotImplementedError):
+                    return []
+                return [f for f in found if is_file(f)]
+
+            origins = self.build.dockerfile.origins(image_path, self.build.target, matches)
             self._cache[image_path] = (context / origins[0]).resolve() if origins else None
         return self._cache[image_path]
 

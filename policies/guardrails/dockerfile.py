@@ -187,29 +187,32 @@ class Dockerfile:
                     found.append(copy)
         return found
 
-    def origins(self, path: str, stage: Stage, exists: Callable[[str], bool], hops: int = 0) -> list[str]:
-        """Build-context paths (relative, ``/``-separated) that the image file ``path`` was copied from.
+    def origins(self, path: str, stage: Stage, matches: Callable[[str], list[str]], hops: int = 0) -> list[str]:
+        """Build-context paths (relative, ``/``-separated) that the image file ``path`` was copied from,
+        the one Docker leaves there first.
 
-        The last COPY writing ``path`` wins; ``exists`` says which candidate context files exist."""
+        The last COPY writing ``path`` wins, and within it the last source. ``matches`` returns the
+        context files at a path or a COPY glob (sorted, as Docker copies a glob's matches); a candidate
+        that is still a glob inside another stage cannot be listed and is not followed."""
         if hops > MAX_HOPS:
             return []
         path = posixpath.normpath(path)
         for copy in reversed(self.copies(stage)):
             found: list[str] = []
-            for source in copy.sources:
+            for source in reversed(copy.sources):
                 for candidate in _candidates(path, source, copy):
                     if copy.stage is None:
                         relative = posixpath.normpath(candidate.lstrip("/"))
-                        if not relative.startswith("..") and exists(relative):
-                            found.append(relative)
-                    else:
+                        if not relative.startswith(".."):
+                            found += reversed(matches(relative))
+                    elif not is_glob(candidate):
                         other = self.stage(copy.stage)
                         if other is not None and other.index != stage.index:
-                            found += self.origins(posixpath.join("/", candidate), other, exists, hops + 1)
+                            found += self.origins(posixpath.join("/", candidate), other, matches, hops + 1)
             if found:
                 return found
         parent = self.parent(stage)
-        return self.origins(path, parent, exists, hops + 1) if parent is not None else []
+        return self.origins(path, parent, matches, hops + 1) if parent is not None else []
 
 
 def _env_pairs(value: str, env: dict[str, str]) -> dict[str, str]:
@@ -222,8 +225,13 @@ def _env_pairs(value: str, env: dict[str, str]) -> dict[str, str]:
     return pairs
 
 
+def is_glob(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
 def _candidates(path: str, source: str, copy: Copy) -> list[str]:
-    """Where in the copy's source ``path`` would come from (possibly several; existence decides)."""
+    """Where in the copy's source ``path`` would come from: paths or globs, latest-copied first
+    (existence decides)."""
     source = source.rstrip("/") or "/"
     destination = copy.destination
     if path == destination and not copy.into_directory:
@@ -232,12 +240,19 @@ def _candidates(path: str, source: str, copy: Copy) -> list[str]:
     if not path.startswith(prefix):
         return []
     relative = path[len(prefix):]
-    if any(c in source for c in "*?["):
-        first = relative.split("/", 1)[0]
-        if fnmatch.fnmatch(first, posixpath.basename(source)):
-            return [posixpath.join(posixpath.dirname(source), relative)]
-        return []
+    if is_glob(source):
+        # Each match is copied on its own: a file by its name, a directory as its contents, not as
+        # the directory (moby/moby#15858: COPY dir/* /dest/ puts dir/sub/x at /dest/x).
+        candidates = [posixpath.join(source, _escape(relative))]
+        if "/" not in relative and fnmatch.fnmatchcase(relative, posixpath.basename(source)):
+            candidates.append(posixpath.join(posixpath.dirname(source), _escape(relative)))
+        return candidates
     candidates = [posixpath.join(source, relative)]  # a directory's contents copied into the destination
     if copy.into_directory and relative == posixpath.basename(source):
         candidates.append(source)  # a file copied into the destination directory
     return candidates
+
+
+def _escape(name: str) -> str:
+    """A literal path inside a glob (a file may be called ``[1].sh``)."""
+    return re.sub(r"([*?\[])", r"[\1]", name)

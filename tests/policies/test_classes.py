@@ -104,6 +104,11 @@ DOCKER_BAD = [
     ("entrypoint-script-copied", 'COPY scripts/boot.sh /usr/local/bin/boot.sh\nENTRYPOINT ["boot.sh"]\n'
                                  'CMD ["node", "dist/src/main"]',
      {"scripts/boot.sh": "#!/bin/sh\nset -e\nliquibase --changelog-file=db.xml update\nexec \"$@\"\n"}),
+    # A glob that matches a directory copies its contents, not the directory (moby/moby#15858):
+    # scripts/bin/boot.sh lands at /usr/local/bin/boot.sh.
+    ("entrypoint-script-from-a-globbed-directory", 'COPY scripts/* /usr/local/bin/\nENTRYPOINT ["boot.sh"]\n'
+                                                  'CMD ["node", "dist/src/main"]',
+     {"scripts/bin/boot.sh": "#!/bin/sh\nnpx prisma migrate deploy\nexec \"$@\"\n", "scripts/README": "tools"}),
 ]
 
 
@@ -128,6 +133,12 @@ DOCKER_GOOD = [
     ("entrypoint-script-without-migration", 'COPY scripts/boot.sh /usr/local/bin/\nENTRYPOINT ["boot.sh"]',
      {"scripts/boot.sh": "#!/bin/sh\necho starting\nexec node dist/src/main\n"}),
     ("knex-make", 'CMD ["sh", "-c", "npx knex migrate:make add_users || true; node x"]', {}),
+    # A globbed directory's contents land in the destination: /usr/local/bin/bin/start.sh is
+    # scripts/bin/bin/start.sh (harmless), not scripts/bin/start.sh (which lands at /usr/local/bin/start.sh).
+    ("globbed-directory-keeps-only-its-contents", 'COPY scripts/* /usr/local/bin/\n'
+                                                 'ENTRYPOINT ["/usr/local/bin/bin/start.sh"]',
+     {"scripts/bin/bin/start.sh": "#!/bin/sh\nexec node dist/src/main\n",
+      "scripts/bin/start.sh": "#!/bin/sh\nnpx prisma migrate deploy\n"}),
 ]
 
 

@@ -4,6 +4,7 @@ each table entry has its own case and messages are asserted."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 
@@ -931,6 +932,16 @@ COPY --chown=node:node src ./src
 """
 
 
+def in_context(files: set[str]):
+    """`matches` as the Docker policy gives it: the context files at a path or a COPY glob, matched segment
+    by segment (Go's filepath.Match), sorted."""
+    def matches(pattern: str) -> list[str]:
+        parts = pattern.split("/")
+        return sorted(f for f in files if len(f.split("/")) == len(parts)
+                      and all(fnmatch.fnmatchcase(name, part) for name, part in zip(f.split("/"), parts, strict=True)))
+    return matches
+
+
 @pytest.mark.parametrize(("path", "origins"), [
     ("/app/package.json", ["package.json"]),
     ("/usr/local/bin/run.sh", ["scripts/run.sh"]),
@@ -946,18 +957,18 @@ COPY --chown=node:node src ./src
 def test_origins_trace_files_back_to_the_build_context(path, origins):
     dockerfile = Dockerfile(ORIGINS)
     existing = {"package.json", "scripts/run.sh", "entry.sh", "go.sh", "a b.txt", "src/main.ts", "lock.json"}
-    assert dockerfile.origins(path, dockerfile.target(None), lambda p: p in existing) == origins
+    assert dockerfile.origins(path, dockerfile.target(None), in_context(existing)) == origins
 
 
 def test_origins_follow_inheritance_and_stop_on_loops():
     dockerfile = Dockerfile("FROM node AS a\nCOPY x /x\nFROM a AS b\nRUN y\n")
-    assert dockerfile.origins("/x", dockerfile.target("b"), lambda p: True) == ["x"]
+    assert dockerfile.origins("/x", dockerfile.target("b"), lambda p: [p]) == ["x"]
     looping = Dockerfile("FROM node AS a\nCOPY --from=b /y /x\nFROM node AS b\nCOPY --from=a /x /y\n")
-    assert looping.origins("/x", looping.target("a"), lambda p: True) == []
+    assert looping.origins("/x", looping.target("a"), lambda p: [p]) == []
     itself = Dockerfile("FROM node AS a\nCOPY --from=a /y /x\n")
-    assert itself.origins("/x", itself.target("a"), lambda p: True) == []
+    assert itself.origins("/x", itself.target("a"), lambda p: [p]) == []
     escape = Dockerfile("FROM node\nCOPY ../secret /x\n")
-    assert escape.origins("/x", escape.target(None), lambda p: True) == []
+    assert escape.origins("/x", escape.target(None), lambda p: [p]) == []
     assert Dockerfile("FROM n\nCOPY onlyone\n").copies(Dockerfile("FROM n\nCOPY onlyone\n").stages[0]) == []
 
 
@@ -971,7 +982,7 @@ def test_origins_follow_inheritance_and_stop_on_loops():
 def test_origins_of_common_copies(dockerfile, path, origins):
     parsed = Dockerfile(dockerfile)
     existing = {"docker-entrypoint.sh", "start.sh", "migrate.sh"}
-    assert parsed.origins(path, parsed.target(None), lambda p: p in existing) == origins
+    assert parsed.origins(path, parsed.target(None), in_context(existing)) == origins
 
 
 def test_variables_as_docker_expands_them():
@@ -994,7 +1005,7 @@ def test_legacy_env_and_the_default_workdir():
 
 def test_a_heredoc_is_no_file_of_the_build_context():
     dockerfile = Dockerfile("FROM node\nCOPY <<EOF /etc/x\nhello\nEOF\n")
-    assert dockerfile.origins("/etc/x", dockerfile.stages[0], lambda p: True) == []
+    assert dockerfile.origins("/etc/x", dockerfile.stages[0], lambda p: [p]) == []
 
 
 def test_a_stage_built_from_its_own_name_is_built_from_an_image():
@@ -1033,9 +1044,9 @@ def chain_of_stages(count: int, copy_from_previous: bool) -> Dockerfile:
 @pytest.mark.parametrize("copy_from_previous", [True, False])
 def test_files_are_traced_through_at_most_max_hops_stages(copy_from_previous):
     within = chain_of_stages(MAX_HOPS + 1, copy_from_previous)
-    assert within.origins("/f", within.target(None), lambda p: True) == ["f"]
+    assert within.origins("/f", within.target(None), lambda p: [p]) == ["f"]
     beyond = chain_of_stages(MAX_HOPS + 2, copy_from_previous)
-    assert beyond.origins("/f", beyond.target(None), lambda p: True) == []
+    assert beyond.origins("/f", beyond.target(None), lambda p: [p]) == []
 
 
 def test_inheritance_is_followed_through_at_most_max_hops_stages():
@@ -1319,4 +1330,25 @@ def test_script_files_with_a_shell_shebang_are_read():
 ])
 def test_origins_edge_cases(dockerfile, path, existing, origins):
     model = Dockerfile(dockerfile)
-    assert model.origins(path, model.target(None), lambda p: p in existing) == origins
+    assert model.origins(path, model.target(None), in_context(existing)) == origins
+
+
+@pytest.mark.parametrize(("dockerfile", "path", "existing", "origins"), [
+    # a glob copies each match on its own: a file by its name, a directory as its contents
+    ("FROM n\nCOPY scripts/* /usr/local/bin/\n", "/usr/local/bin/boot.sh", {"scripts/bin/boot.sh"},
+     ["scripts/bin/boot.sh"]),
+    ("FROM n\nCOPY scripts/* /usr/local/bin/\n", "/usr/local/bin/bin/boot.sh", {"scripts/bin/boot.sh"}, []),
+    ("FROM n\nCOPY scripts/* /usr/local/bin/\n", "/usr/local/bin/a.sh", {"scripts/a.sh", "scripts/b/c.sh"},
+     ["scripts/a.sh"]),
+    ("FROM n\nCOPY s*/*.sh /opt/\n", "/opt/a.sh", {"s1/a.sh", "s2/a.sh", "t/a.sh"}, ["s2/a.sh", "s1/a.sh"]),
+    ("FROM n\nCOPY *.sh /bin/\n", "/bin/[x].sh", {"[x].sh", "x.sh"}, ["[x].sh"]),  # a name is no pattern
+    # several sources: the last one copied is the file left in the image
+    ("FROM n\nCOPY a/start.sh b/start.sh /app/\n", "/app/start.sh", {"a/start.sh", "b/start.sh"},
+     ["b/start.sh", "a/start.sh"]),
+    # through another stage a matched file is followed; a directory's contents cannot be listed there
+    ("FROM n AS a\nCOPY x /s/x\nFROM n\nCOPY --from=a /s/* /d/\n", "/d/x", {"x"}, ["x"]),
+    ("FROM n AS a\nCOPY x /s/sub/x\nFROM n\nCOPY --from=a /s/* /d/\n", "/d/x", {"x"}, []),
+])
+def test_origins_of_globs(dockerfile, path, existing, origins):
+    model = Dockerfile(dockerfile)
+    assert model.origins(path, model.target(None), in_context(existing)) == origins
