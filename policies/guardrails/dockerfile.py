@@ -205,10 +205,10 @@ class Dockerfile:
                         relative = posixpath.normpath(candidate.lstrip("/"))
                         if not relative.startswith(".."):
                             found += reversed(matches(relative))
-                    elif not is_glob(candidate):
+                    elif (literal := _unescape(candidate)) is not None:
                         other = self.stage(copy.stage)
                         if other is not None and other.index != stage.index:
-                            found += self.origins(posixpath.join("/", candidate), other, matches, hops + 1)
+                            found += self.origins(posixpath.join("/", literal), other, matches, hops + 1)
             if found:
                 return found
         parent = self.parent(stage)
@@ -230,12 +230,12 @@ def is_glob(path: str) -> bool:
 
 
 def _candidates(path: str, source: str, copy: Copy) -> list[str]:
-    """Where in the copy's source ``path`` would come from: paths or globs, latest-copied first
-    (existence decides)."""
+    """Where in the copy's source ``path`` would come from, as globs (literal names escaped),
+    latest-copied first (existence decides)."""
     source = source.rstrip("/") or "/"
     destination = copy.destination
     if path == destination and not copy.into_directory:
-        return [source]
+        return [source if is_glob(source) else _escape(source)]
     prefix = destination.rstrip("/") + "/"
     if not path.startswith(prefix):
         return []
@@ -247,12 +247,18 @@ def _candidates(path: str, source: str, copy: Copy) -> list[str]:
         if "/" not in relative and fnmatch.fnmatchcase(relative, posixpath.basename(source)):
             candidates.append(posixpath.join(posixpath.dirname(source), _escape(relative)))
         return candidates
-    candidates = [posixpath.join(source, relative)]  # a directory's contents copied into the destination
+    candidates = [_escape(posixpath.join(source, relative))]  # a directory's contents copied into the destination
     if copy.into_directory and relative == posixpath.basename(source):
-        candidates.append(source)  # a file copied into the destination directory
+        candidates.append(_escape(source))  # a file copied into the destination directory
     return candidates
 
 
 def _escape(name: str) -> str:
     """A literal path inside a glob (a file may be called ``[1].sh``)."""
     return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _unescape(pattern: str) -> str | None:
+    """The path a glob names when it has no wildcard left, else None."""
+    literal = re.sub(r"\[([*?\[])\]", "", pattern)
+    return re.sub(r"\[([*?\[])\]", r"\1", pattern) if not is_glob(literal) else None

@@ -1348,6 +1348,11 @@ def test_origins_edge_cases(dockerfile, path, existing, origins):
     # through another stage a matched file is followed; a directory's contents cannot be listed there
     ("FROM n AS a\nCOPY x /s/x\nFROM n\nCOPY --from=a /s/* /d/\n", "/d/x", {"x"}, ["x"]),
     ("FROM n AS a\nCOPY x /s/sub/x\nFROM n\nCOPY --from=a /s/* /d/\n", "/d/x", {"x"}, []),
+    # a name with glob characters copied by a plain COPY is that name, in the context and through a stage
+    ("FROM n\nCOPY scripts /opt/\n", "/opt/[x].sh", {"scripts/[x].sh", "scripts/x.sh"}, ["scripts/[x].sh"]),
+    ("FROM n\nCOPY scripts /opt/\n", "/opt/*.sh", {"scripts/x.sh"}, []),
+    ("FROM n AS a\nCOPY s /s\nFROM n\nCOPY --from=a /s /d\n", "/d/[x]?.sh", {"s/[x]?.sh", "s/x1.sh"},
+     ["s/[x]?.sh"]),
 ])
 def test_origins_of_globs(dockerfile, path, existing, origins):
     model = Dockerfile(dockerfile)
