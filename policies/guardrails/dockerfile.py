@@ -85,7 +85,7 @@ def _copy(value: str, workdir: str) -> Copy | None:
     *sources, destination = words
     target = posixpath.normpath(posixpath.join(workdir, destination))
     into_directory = destination.endswith("/") or destination == "." or len(sources) > 1 or any(
-        any(c in s for c in "*?[") for s in sources)
+        is_glob(s) for s in sources)
     return Copy([s for s in sources if not re.match(r"^[a-z]+://", s)], target, into_directory, flags.get("from"))
 
 
@@ -253,6 +253,9 @@ def _candidates(path: str, source: str, copy: Copy) -> list[str]:
     return candidates
 
 
+ESCAPED_CHARACTER = re.compile(r"\[([*?\[])\]")  # what _escape writes for a literal *, ? or [
+
+
 def _escape(name: str) -> str:
     """A literal path inside a glob (a file may be called ``[1].sh``)."""
     return re.sub(r"([*?\[])", r"[\1]", name)
@@ -260,5 +263,4 @@ def _escape(name: str) -> str:
 
 def _unescape(pattern: str) -> str | None:
     """The path a glob names when it has no wildcard left, else None."""
-    literal = re.sub(r"\[([*?\[])\]", "", pattern)
-    return re.sub(r"\[([*?\[])\]", r"\1", pattern) if not is_glob(literal) else None
+    return None if is_glob(ESCAPED_CHARACTER.sub("", pattern)) else ESCAPED_CHARACTER.sub(r"\1", pattern)
