@@ -110,7 +110,9 @@ lint: test-env
 # faster: each worker evaluates the stacks and starts moto and PostgreSQL again.
 PYTEST_ARGS ?= -n auto --dist worksteal
 
-test: setup lint
+# The Python environment (then lint) and the app's npm install/build share nothing: they run side by side.
+test:
+	@$(MAKE) --no-print-directory -j2 lint app-build
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The policy pack over 500, 1,000 and 5,000 resources through gRPC, as the CLI drives it (not part of `make test`).
