@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.session
 import pytest
 from moto.backends import get_backend
 from moto.server import ThreadedMotoServer
@@ -34,6 +35,14 @@ AWS_ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "tes
 # Reset between tests; EC2 is not: rebuilding its backend costs about a second, so the network below
 # is created once per session and tests only read it.
 RESET_SERVICES = ("ecs", "ecr", "secretsmanager", "logs", "elbv2", "sts")
+
+
+_STUB_SESSION = botocore.session.get_session()  # loads each service model once for every stubbed client
+
+
+def stubbed_client(service: str):
+    """A client for botocore's Stubber (calls AWS never makes here: moto lacks them); shapes still checked."""
+    return _STUB_SESSION.create_client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
 
 
 @pytest.fixture(autouse=True)
@@ -118,9 +127,12 @@ class World:
     repository_url: str
     secret_arns: dict[str, str]
     digests: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str):
-        return self.session.client(service)
+        if service not in self.clients:  # a client costs tens of milliseconds to build
+            self.clients[service] = self.session.client(service)
+        return self.clients[service]
 
     def register_app(self, image: str) -> str:
         return self.client("ecs").register_task_definition(

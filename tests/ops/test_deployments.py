@@ -7,13 +7,13 @@ from __future__ import annotations
 import datetime
 import threading
 
-import botocore.session
 import pytest
 from botocore.stub import ANY, Stubber
 
 from ops import deployments
 from ops.common import OpsError, StackOutputs
 from ops.rollback import rollback
+from tests.ops.conftest import stubbed_client
 
 REGION = "eu-central-1"
 NAME = "truecaller-backend-prod"
@@ -28,8 +28,7 @@ START = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.UTC)
 
 class StubbedAws:
     def __init__(self):
-        self.ecs = botocore.session.get_session().create_client(
-            "ecs", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+        self.ecs = stubbed_client("ecs")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import datetime
 import subprocess
 from pathlib import Path
 
-import botocore.session
 import pytest
 import yaml
 from botocore.stub import Stubber
@@ -19,7 +18,7 @@ from ops.cli import main
 from ops.common import StackOutputs
 from ops.rollback import Revision, choose_previous
 from tests.conftest import app_task
-from tests.ops.conftest import NAME, REGION, STACK, World
+from tests.ops.conftest import NAME, REGION, STACK, World, stubbed_client
 from tests.ops.test_commands import Recorder
 
 PROJECT = "truecaller-backend"
@@ -254,9 +253,7 @@ class StubbedAws:
     """`Aws` with stubbed clients: moto has no ListServiceDeployments, botocore checks every shape."""
 
     def __init__(self):
-        session = botocore.session.get_session()
-        self.ecs = session.create_client("ecs", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
-        self.ecr = session.create_client("ecr", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+        self.ecs, self.ecr = stubbed_client("ecs"), stubbed_client("ecr")
 
 
 def test_the_newest_successful_deployment_with_another_image_is_the_target():
