@@ -24,8 +24,8 @@ def _health_check(args, report_violation):
         return
     if check.get("enabled") is False:
         report_violation("The target group's health check is disabled: unhealthy tasks would keep receiving traffic.")
-    protocol = str(check.get("protocol") or args.props.get("protocol") or "HTTP").upper()
-    if protocol in ("HTTP", "HTTPS"):
+    protocol = check.get("protocol") or args.props.get("protocol")
+    if not protocol or str(protocol).upper() in ("HTTP", "HTTPS"):  # none set: HTTP, AWS's default
         if not check.get("path"):
             report_violation("The health check has no path: set the application's health endpoint (/api/health).")
         if not check.get("matcher"):
@@ -68,6 +68,11 @@ alb_hardening = resource_policy(
 )
 
 
+def _protocol(listener) -> str:
+    """The listener's protocol, upper-cased; "NONE" when it has none (neither HTTP nor HTTPS)."""
+    return str(listener.props.get("protocol")).upper()
+
+
 def _https_when_certificate(args, report_violation):
     listeners = of_type(args.resources, LISTENER)
     by_balancer: dict[str, list] = {}
@@ -76,9 +81,9 @@ def _https_when_certificate(args, report_violation):
         key = owners[0].urn if owners else str(listener.props.get("loadBalancerArn"))
         by_balancer.setdefault(key, []).append(listener)
     for balancer, group in by_balancer.items():
-        https = [x for x in group if str(x.props.get("protocol", "")).upper() == "HTTPS"]
+        https = [x for x in group if _protocol(x) == "HTTPS"]
         for listener in group:
-            if str(listener.props.get("protocol", "")).upper() != "HTTP" or not https:
+            if _protocol(listener) != "HTTP" or not https:
                 continue
             actions = listener.props.get("defaultActions") or []
             if not any(a.get("type") == "redirect" and (a.get("redirect") or {}).get("protocol") == "HTTPS"
@@ -86,7 +91,7 @@ def _https_when_certificate(args, report_violation):
                 report_violation(f"{short_urn(balancer)} has an HTTPS listener but HTTP listener "
                                  f"{listener.name} does not redirect to HTTPS.", listener.urn)
     if of_type(args.resources, CERTIFICATE) and not any(
-        str(x.props.get("protocol", "")).upper() == "HTTPS" for x in listeners
+        _protocol(x) == "HTTPS" for x in listeners
     ):
         report_violation("The stack has an ACM certificate but no HTTPS listener: serve HTTPS with it.")
 
@@ -102,7 +107,7 @@ https_when_certificate = stack_policy(
 
 def _listeners_of(balancer, listeners) -> list:
     arn = balancer.props.get("arn")
-    return [x for x in listeners if balancer.urn in {r.urn for r in related(x, "loadBalancerArn", LOAD_BALANCER)}
+    return [x for x in listeners if balancer.urn in {r.urn for r in related(x, "loadBalancerArn")}
             or (arn and x.props.get("loadBalancerArn") == arn)]
 
 
@@ -123,7 +128,7 @@ def _https_in_production(args, report_violation):
     listeners = of_type(args.resources, LISTENER)
     for balancer in balancers:
         mine = _listeners_of(balancer, listeners)
-        https = [x for x in mine if str(x.props.get("protocol", "")).upper() == "HTTPS"]
+        https = [x for x in mine if _protocol(x) == "HTTPS"]
         if not https:
             report_violation(f"{short_urn(balancer.urn)} serves production without HTTPS. {fix}.", balancer.urn)
         for listener in https:
@@ -135,7 +140,7 @@ def _https_in_production(args, report_violation):
                 report_violation(f"HTTPS listener {listener.name} uses security policy {named}; use a TLS 1.3 "
                                  "policy such as ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09.", listener.urn)
         for listener in mine:
-            if str(listener.props.get("protocol", "")).upper() != "HTTP":
+            if _protocol(listener) != "HTTP":
                 continue
             redirects = [a for a in listener.props.get("defaultActions") or []
                          if a.get("type") == "redirect" and (a.get("redirect") or {}).get("protocol") == "HTTPS"

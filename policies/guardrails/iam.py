@@ -103,7 +103,7 @@ def broad_managed_policy(arn: str) -> str | None:
     match = re.fullmatch(r"arn:aws[a-z-]*:iam::aws:policy/(?:(.+)/)?([^/]+)", arn.strip())
     if match is None:
         return None
-    path, name = match.group(1) or "", match.group(2)
+    path, name = match.groups()  # path None: the policy is at the root
     broad = (
         name == "ReadOnlyAccess"  # read access to every service's data
         or name.endswith(("FullAccess", "ReadWrite", "PowerUser", "PowerUserAccess"))  # IAMFullAccess, ...
@@ -129,7 +129,7 @@ def _attached_arns(args) -> list[str]:
     if args.resource_type == ATTACHMENTS_EXCLUSIVE:
         return [str(a) for a in props.get("policyArns") or []]
     if args.resource_type in (ATTACHMENT, POLICY_ATTACHMENT, USER_ATTACHMENT, GROUP_ATTACHMENT):
-        return [str(props.get("policyArn") or "")]
+        return [str(a) for a in _as_list(props.get("policyArn"))]  # none while unknown (a preview)
     return []
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.policies.harness import stack_resource, stack_violations
 
-from guardrails import ec2, iam  # isort: skip
+from guardrails import ec2  # isort: skip
 
 SG = ec2.SECURITY_GROUP
 
@@ -135,16 +135,3 @@ def test_task_ingress_messages():
         "none admits [] to the tasks' group; only the load balancer's security group may connect."]
     assert stack_violations(ec2.task_ingress_from_load_balancer, [*base, public("sg-alb")]) == []
 
-
-@pytest.mark.parametrize("action", [
-    "ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "logs:DescribeLogGroups", "cloudwatch:PutMetricData",
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
-    "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
-    "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
-])
-def test_each_resourceless_action_is_allowed_on_star(action):
-    # The actions AWS's Service Authorization Reference lists without resource types, written out here.
-    document = {"Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
-    assert iam.statement_problems(document, iam.resourceless_actions()) == []
-    assert len(iam.resourceless_actions()) == 14
