@@ -138,7 +138,9 @@ no_plaintext_secrets = resource_policy(
 
 def fargate_cpu_units(value) -> int | None:
     """Task CPU as ECS accepts it: CPU units (``512``) or vCPUs (``"0.5 vCPU"``, ``"1 vcpu"``)."""
-    text = str(value).strip().lower() if value is not None else ""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
     if text.endswith("vcpu"):
         amount = number(text[:-4].strip())
         return None if amount is None else int(round(amount * 1024))
@@ -148,7 +150,9 @@ def fargate_cpu_units(value) -> int | None:
 
 def fargate_memory_mib(value) -> int | None:
     """Task memory as ECS accepts it: MiB (``1024``) or GB (``"2GB"``, ``"2 GB"``)."""
-    text = str(value).strip().lower() if value is not None else ""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
     if text.endswith("gb"):
         amount = number(text[:-2].strip())
         return None if amount is None else int(round(amount * 1024))
@@ -218,6 +222,11 @@ images_pinned_by_digest = stack_policy(
 )
 
 
+def _number_or(value, default: float) -> float:
+    found = number(value)
+    return default if found is None else found
+
+
 def _zero_downtime(args, report_violation):
     if not args.props.get("loadBalancers"):
         return
@@ -227,18 +236,18 @@ def _zero_downtime(args, report_violation):
     maximum = config_value(args, "maximumPercent", 200)
     grace = config_value(args, "healthCheckGracePeriodSeconds", 120)
     props = args.props
+    # Unset, ECS uses 100 % (it meets every minimum the schema allows), 200 % and 0 s.
     actual_min = number(props.get("deploymentMinimumHealthyPercent"))
-    actual_max = number(props.get("deploymentMaximumPercent"))
-    actual_grace = number(props.get("healthCheckGracePeriodSeconds"))
-    # ECS defaults when unset: 100 / 200 / 0.
-    if (100 if actual_min is None else actual_min) < minimum:
+    actual_max = _number_or(props.get("deploymentMaximumPercent"), 200)
+    actual_grace = _number_or(props.get("healthCheckGracePeriodSeconds"), 0)
+    if actual_min is not None and actual_min < minimum:
         report_violation(f"deploymentMinimumHealthyPercent is {actual_min:g}; needs >= {minimum} so old tasks keep "
                          "serving until new ones are healthy.")
-    if (200 if actual_max is None else actual_max) < maximum:
+    if actual_max < maximum:
         report_violation(f"deploymentMaximumPercent is {actual_max:g}; needs >= {maximum} so new tasks start "
                          "before old ones stop.")
-    if (actual_grace or 0) < grace:
-        report_violation(f"healthCheckGracePeriodSeconds is {actual_grace or 0:g}; needs >= {grace} so slow starts "
+    if actual_grace < grace:
+        report_violation(f"healthCheckGracePeriodSeconds is {actual_grace:g}; needs >= {grace} so slow starts "
                          "are not killed by load balancer health checks.")
     breaker = props.get("deploymentCircuitBreaker") or {}
     if not (breaker.get("enable") and breaker.get("rollback")):

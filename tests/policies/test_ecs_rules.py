@@ -332,3 +332,35 @@ def test_a_container_without_image_is_not_pinned_and_its_task_definition_is_blam
         "Container 'sidecar' of app (run by svc) uses image '', a tag that can move. Reference the pushed image by "
         "digest (<repository>@sha256:<digest>).", "app")]
 
+
+def test_a_migrating_container_is_blamed_on_its_task_definition_found_by_family():
+    task = stack_resource(TD, "app", {"family": "app", "containerDefinitions": json.dumps([
+        {"name": "app", "image": DIGEST, "command": ["npx", "prisma", "migrate", "deploy"]}])})
+    service = stack_resource(SERVICE, "svc", {"taskDefinition": "app"})  # by family, no dependency
+    assert stack_findings(ecs.no_migrations_at_start, [task, service]) == [(
+        "Service svc runs task definition app whose container 'app' command runs database migrations at container "
+        "start: `npx prisma migrate deploy` -> `prisma migrate deploy` runs Prisma migrations. Migrations must run "
+        "once per release as a separate one-off task (run by no service), never at container start.", "app")]
+
+
+# ----------------------------------------------------------------------------- rolling updates: ECS's defaults
+
+
+ROLLING_BEHIND_ALB = {"loadBalancers": [{"targetGroupArn": APP_TG}], "deploymentCircuitBreaker": {
+    "enable": True, "rollback": True}}
+
+
+@pytest.mark.parametrize(("config", "messages"), [
+    # Unset, ECS starts up to 200 % of the desired count (ECS DeploymentConfiguration.maximumPercent).
+    ({"maximumPercent": 200.0, "healthCheckGracePeriodSeconds": 0.0}, []),
+    ({"maximumPercent": 250.0, "healthCheckGracePeriodSeconds": 0.0},
+     ["deploymentMaximumPercent is 200; needs >= 250 so new tasks start before old ones stop."]),
+    # Unset, the grace period is 0 s: any positive threshold asks for one.
+    ({"healthCheckGracePeriodSeconds": 1.0},
+     ["healthCheckGracePeriodSeconds is 0; needs >= 1 so slow starts are not killed by load balancer health checks."]),
+    # Unset, the minimum is 100 %, the highest threshold the schema allows.
+    ({"minimumHealthyPercent": 100.0, "healthCheckGracePeriodSeconds": 0.0}, []),
+], ids=["maximum-200", "maximum-250", "grace-1s", "minimum-100"])
+def test_unset_rolling_parameters_are_ecs_defaults(config, messages):
+    assert resource_violations(ecs.zero_downtime_rolling, SERVICE, ROLLING_BEHIND_ALB, config) == messages
+
