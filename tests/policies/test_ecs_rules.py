@@ -343,6 +343,15 @@ def test_a_migrating_container_is_blamed_on_its_task_definition_found_by_family(
         "once per release as a separate one-off task (run by no service), never at container start.", "app")]
 
 
+
+@pytest.mark.parametrize("memory", ["", "2 TB", "lots"])
+def test_task_memory_in_a_unit_ecs_does_not_take_is_not_a_size(memory):
+    # ECS takes task memory in MiB ("1024") or GB ("1GB", "1 GB"); anything else is no size at all.
+    assert ecs.fargate_memory_mib(memory) is None
+    props = {"requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": memory}
+    assert resource_violations(ecs.fargate_task_size, TD, props) == [
+        "Fargate task definitions need task-level `cpu` and `memory`."]
+
 # ----------------------------------------------------------------------------- rolling updates: ECS's defaults
 
 
