@@ -48,6 +48,7 @@ TESTS = [
     "tests/policies/test_state_rules.py",
     "tests/policies/test_load_balancer_rules.py",
     "tests/policies/test_iam_rules.py",
+    "tests/policies/test_ecs_rules.py",
     "tests/test_cost.py::test_live_prices_read_the_pricing_api_for_any_region",
     "tests/test_cost.py::test_price_document_without_usd_is_an_error",
     "tests/test_cost.py::test_the_first_price_tier_is_the_price",

@@ -28,17 +28,22 @@ from guardrails.project import ProjectFileError
 SERVICE = "aws:ecs/service:Service"
 
 
+def _every(step: int, first: int, last: int) -> tuple[int, ...]:
+    """first, first + step, ... up to last included."""
+    return tuple(range(first, last + step, step))
+
+
 def fargate_task_sizes() -> dict[int, tuple[int, ...]]:
     """Fargate's supported task sizes: CPU units -> memory (MiB). Kept equal to infra/config.py's table by a test
     (the pack is published on its own, so it cannot import the program)."""
     return {
         256: (512, 1024, 2048),
-        512: tuple(range(1024, 4096 + 1, 1024)),
-        1024: tuple(range(2048, 8192 + 1, 1024)),
-        2048: tuple(range(4096, 16384 + 1, 1024)),
-        4096: tuple(range(8192, 30720 + 1, 1024)),
-        8192: tuple(range(16384, 61440 + 1, 4096)),
-        16384: tuple(range(32768, 122880 + 1, 8192)),
+        512: _every(1024, 1024, 4096),
+        1024: _every(1024, 2048, 8192),
+        2048: _every(1024, 4096, 16384),
+        4096: _every(1024, 8192, 30720),
+        8192: _every(4096, 16384, 61440),
+        16384: _every(8192, 32768, 122880),
     }
 
 
@@ -51,7 +56,7 @@ class _NoImageFiles(Files):
 def _container_files(task, container: dict) -> tuple[Files, str | None]:
     """How to read the files of the image a container runs: the stack's image resource it was built from."""
     images = related(task, "containerDefinitions", IMAGE)
-    image = str(container.get("image") or "")
+    image = container.get("image")
     matching = [i for i in images if image and image in (i.props.get("repoDigest"), i.props.get("imageName"))]
     chosen = matching or (images if len(images) == 1 else [])
     cwd = container.get("workingDirectory") or None
@@ -133,7 +138,9 @@ no_plaintext_secrets = resource_policy(
 
 def fargate_cpu_units(value) -> int | None:
     """Task CPU as ECS accepts it: CPU units (``512``) or vCPUs (``"0.5 vCPU"``, ``"1 vcpu"``)."""
-    text = str(value).strip().lower() if value is not None else ""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
     if text.endswith("vcpu"):
         amount = number(text[:-4].strip())
         return None if amount is None else int(round(amount * 1024))
@@ -143,7 +150,9 @@ def fargate_cpu_units(value) -> int | None:
 
 def fargate_memory_mib(value) -> int | None:
     """Task memory as ECS accepts it: MiB (``1024``) or GB (``"2GB"``, ``"2 GB"``)."""
-    text = str(value).strip().lower() if value is not None else ""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
     if text.endswith("gb"):
         amount = number(text[:-2].strip())
         return None if amount is None else int(round(amount * 1024))
@@ -213,6 +222,11 @@ images_pinned_by_digest = stack_policy(
 )
 
 
+def _number_or(value, default: float) -> float:
+    found = number(value)
+    return default if found is None else found
+
+
 def _zero_downtime(args, report_violation):
     if not args.props.get("loadBalancers"):
         return
@@ -222,18 +236,18 @@ def _zero_downtime(args, report_violation):
     maximum = config_value(args, "maximumPercent", 200)
     grace = config_value(args, "healthCheckGracePeriodSeconds", 120)
     props = args.props
+    # Unset, ECS uses 100 % (it meets every minimum the schema allows), 200 % and 0 s.
     actual_min = number(props.get("deploymentMinimumHealthyPercent"))
-    actual_max = number(props.get("deploymentMaximumPercent"))
-    actual_grace = number(props.get("healthCheckGracePeriodSeconds"))
-    # ECS defaults when unset: 100 / 200 / 0.
-    if (100 if actual_min is None else actual_min) < minimum:
+    actual_max = _number_or(props.get("deploymentMaximumPercent"), 200)
+    actual_grace = _number_or(props.get("healthCheckGracePeriodSeconds"), 0)
+    if actual_min is not None and actual_min < minimum:
         report_violation(f"deploymentMinimumHealthyPercent is {actual_min:g}; needs >= {minimum} so old tasks keep "
                          "serving until new ones are healthy.")
-    if (200 if actual_max is None else actual_max) < maximum:
+    if actual_max < maximum:
         report_violation(f"deploymentMaximumPercent is {actual_max:g}; needs >= {maximum} so new tasks start "
                          "before old ones stop.")
-    if (actual_grace or 0) < grace:
-        report_violation(f"healthCheckGracePeriodSeconds is {actual_grace or 0:g}; needs >= {grace} so slow starts "
+    if actual_grace < grace:
+        report_violation(f"healthCheckGracePeriodSeconds is {actual_grace:g}; needs >= {grace} so slow starts "
                          "are not killed by load balancer health checks.")
     breaker = props.get("deploymentCircuitBreaker") or {}
     if not (breaker.get("enable") and breaker.get("rollback")):
@@ -262,39 +276,51 @@ zero_downtime_rolling = resource_policy(
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 ROLE = "aws:iam/role:Role"
-TRAFFIC_SHIFTING = ("BLUE_GREEN", "CANARY", "LINEAR")
 
 
-def _strategy(props) -> str:
-    return str((props.get("deploymentConfiguration") or {}).get("strategy") or "ROLLING")
+def traffic_shifting_strategies() -> tuple[str, ...]:
+    """ECS deployment strategies that shift traffic between two target groups (the other one is ROLLING)."""
+    return ("BLUE_GREEN", "CANARY", "LINEAR")
 
 
-def _referenced(service, resources, resource_type: str, arn):
-    """The stack's resource of ``resource_type`` an ARN of the service names: by that ARN, else (a preview,
-    where ARNs are not known yet) among the ones the load balancer block was computed from. None when the
-    service names none."""
-    if not isinstance(arn, str) or not arn:
+def _shifting_strategy(props) -> str | None:
+    """The service's blue/green, canary or linear strategy; None when it rolls (ECS's default)."""
+    strategy = (props.get("deploymentConfiguration") or {}).get("strategy")
+    return strategy if strategy in traffic_shifting_strategies() else None
+
+
+def _referenced(resources, resource_type: str, arn):
+    """The stack's resource of ``resource_type`` whose ARN the service names; None when it names none of the
+    stack. (In a preview an ARN not known yet stops the policy before: the engine reports it could not run.)"""
+    if not arn:
         return None
-    candidates = of_type(resources, resource_type)
-    exact = next((r for r in candidates if r.props.get("arn") == arn), None)
-    if exact is not None:
-        return exact
-    depends = {r.urn for r in related(service, "loadBalancers", resource_type)}
-    return next((r for r in candidates if r.urn in depends), None)
+    return next((r for r in of_type(resources, resource_type) if r.props.get("arn") == arn), None)
+
+
+def _as_list(value) -> list:
+    """An IAM field that holds one value or a list of them, as a list."""
+    return value if isinstance(value, list) else [value]
+
+
+def _allows_ecs(statement) -> bool:
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        return False
+    principal = statement.get("Principal")
+    services = principal.get("Service") if isinstance(principal, dict) else None
+    return "ecs.amazonaws.com" in _as_list(services)
 
 
 def _trusts_ecs(role) -> bool:
-    document = json_document(role.props.get("assumeRolePolicy")) or {}
+    """ecs.amazonaws.com may assume the role: a statement of its trust policy allows that service principal."""
+    document = json_document(role.props.get("assumeRolePolicy"))
     statements = document.get("Statement") if isinstance(document, dict) else None
-    statements = statements if isinstance(statements, list) else [statements]
-    return any(isinstance(s, dict) and s.get("Effect") == "Allow"
-               and "ecs.amazonaws.com" in str((s.get("Principal") or {}).get("Service", "")) for s in statements)
+    return any(_allows_ecs(statement) for statement in _as_list(statements))
 
 
 def _traffic_shift_complete(args, report_violation):
     for service in of_type(args.resources, SERVICE):
-        strategy = _strategy(service.props)
-        if strategy not in TRAFFIC_SHIFTING:
+        strategy = _shifting_strategy(service.props)
+        if strategy is None:
             continue
         name = short_urn(service.urn)
         balancers = service.props.get("loadBalancers") or []
@@ -304,8 +330,8 @@ def _traffic_shift_complete(args, report_violation):
                              "ECS needs the alternate target group, the production listener rule and the role. "
                              "Fix: deploymentStrategy in the kit creates them (infra/traffic_shift.py).", service.urn)
             continue
-        primary = _referenced(service, args.resources, TARGET_GROUP, balancers[0].get("targetGroupArn"))
-        alternate = _referenced(service, args.resources, TARGET_GROUP, advanced.get("alternateTargetGroupArn"))
+        primary = _referenced(args.resources, TARGET_GROUP, balancers[0].get("targetGroupArn"))
+        alternate = _referenced(args.resources, TARGET_GROUP, advanced.get("alternateTargetGroupArn"))
         if alternate is None or (primary is not None and alternate.urn == primary.urn):
             report_violation(f"Service {name} ({strategy}) has no second target group of its own: "
                              "alternateTargetGroupArn must name another target group of the stack.", service.urn)
@@ -313,10 +339,10 @@ def _traffic_shift_complete(args, report_violation):
             report_violation(f"Service {name}: the alternate target group {short_urn(alternate.urn)} must have "
                              "target type 'ip' (Fargate tasks register by IP).", service.urn)
         for field, what in (("productionListenerRule", "production"), ("testListenerRule", "test")):
-            if _referenced(service, args.resources, LISTENER_RULE, advanced.get(field)) is None:
+            if _referenced(args.resources, LISTENER_RULE, advanced.get(field)) is None:
                 report_violation(f"Service {name} ({strategy}) names no {what} listener rule of the stack in "
                                  f"advancedConfiguration.{field}: ECS shifts traffic by its weights.", service.urn)
-        role = _referenced(service, args.resources, ROLE, advanced.get("roleArn"))
+        role = _referenced(args.resources, ROLE, advanced.get("roleArn"))
         if role is None or not _trusts_ecs(role):
             report_violation(f"Service {name} ({strategy}) needs advancedConfiguration.roleArn: a role of the stack "
                              "that ecs.amazonaws.com may assume to move the listener rules' weights.", service.urn)
@@ -344,7 +370,7 @@ def _production_release_safety(args, report_violation):
         bake = number(deployment.get("bakeTimeInMinutes")) or 0
         alarms = service.props.get("alarms") or {}
         alarm_rollback = bool(alarms.get("enable") and alarms.get("rollback") and alarms.get("alarmNames"))
-        if not (alarm_rollback or (_strategy(service.props) in TRAFFIC_SHIFTING and bake > 0)):
+        if not (alarm_rollback or (_shifting_strategy(service.props) is not None and bake > 0)):
             report_violation(f"Production service {short_urn(service.urn)} neither bakes its releases nor rolls "
                              "back on alarms: a bad release stays until someone notices. Fix: alarms={alarm_names: "
                              "[5xx alarms], enable, rollback} or deploymentStrategy blue-green/canary/linear with "
