@@ -51,6 +51,11 @@ INSIGHTS_TASK_EVENT_BYTES = 1303
 INSIGHTS_CONTAINER_EVENT_BYTES = 645
 INSIGHTS_SERVICE_EVENT_BYTES = 541
 INSIGHTS_CLUSTER_EVENT_BYTES = 371
+# ECS's defaults for what a canary or linear deployment leaves out (API Reference: CanaryConfiguration,
+# LinearConfiguration): the canary phase lasts 10 minutes; linear shifts 10 % per step, 6 minutes apart.
+CANARY_BAKE_MINUTES = 10.0
+LINEAR_STEP_PERCENT = 10.0
+LINEAR_STEP_MINUTES = 6.0
 # Application Auto Scaling creates two alarms for each target tracking policy (AlarmHigh, AlarmLow).
 ALARMS_PER_TARGET_TRACKING_POLICY = 2
 
@@ -282,14 +287,22 @@ def traffic_shift_minutes(deployment: dict) -> float | None:
     strategy = deployment.get("strategy") or "ROLLING"
     if strategy == "ROLLING":
         return None
-    minutes = _num(deployment.get("bakeTimeInMinutes")) or 0.0
+    minutes = _minutes(deployment.get("bakeTimeInMinutes"), 0.0)  # required for BLUE_GREEN: no default to apply
     if strategy == "CANARY":
-        minutes += _num((deployment.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes")) or 0.0
+        canary = deployment.get("canaryConfiguration") or {}
+        minutes += _minutes(canary.get("canaryBakeTimeInMinutes"), CANARY_BAKE_MINUTES)
     if strategy == "LINEAR":
         linear = deployment.get("linearConfiguration") or {}
-        step = _num(linear.get("stepPercent")) or 100.0
-        minutes += (math.ceil(100 / step) - 1) * (_num(linear.get("stepBakeTimeInMinutes")) or 0.0)
+        step = _num(linear.get("stepPercent")) or LINEAR_STEP_PERCENT  # 0 is not a valid step (3 to 100)
+        # No step bake after the last shift to 100 %: 25 % steps bake after 25, 50 and 75 %.
+        minutes += (math.ceil(100 / step) - 1) * _minutes(linear.get("stepBakeTimeInMinutes"), LINEAR_STEP_MINUTES)
     return minutes
+
+
+def _minutes(value: Any, default: float) -> float:
+    """A configured duration (0 is a valid one), else ECS's default."""
+    minutes = _num(value)
+    return default if minutes is None else minutes
 
 
 def _traffic_shift(service: CostResource, desired: float, cpu: float, memory: float, fargate: dict, label: str,
