@@ -120,6 +120,10 @@ def test_canary_on_arm_with_fewer_releases():
     ]
     # 365 x $0.03238 + 730 x $0.00356 + 0.5 x $0.03238 + 1 x $0.00356 = 11.8187 + 2.5988 + 0.01619 + 0.00356
     assert result.total == pytest.approx(14.43725)
+    # The JSON document of `make plan` rounds each line to 4 decimals, the total to cents.
+    document = result.to_dict()
+    assert [line["monthly"] for line in document["lines"]] == [11.8187, 2.5988, 0.0162, 0.0036, 0.0]
+    assert document["totalMonthlyUsd"] == 14.44
 
 
 def test_linear_with_the_api_defaults():
