@@ -53,6 +53,8 @@ TESTS = [
     "tests/test_cost.py::test_price_document_without_usd_is_an_error",
     "tests/test_cost.py::test_the_first_price_tier_is_the_price",
     "tests/policies/test_program_agreement.py",
+    "tests/cost/test_traffic_shift_pricing.py",
+    "tests/cost/test_estimate_graph_edges.py",
     "tests/test_dockerfile.py",
     "tests/test_config.py",
     "tests/ops/test_policy_external_secrets.py",

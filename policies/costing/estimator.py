@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,6 +52,11 @@ INSIGHTS_TASK_EVENT_BYTES = 1303
 INSIGHTS_CONTAINER_EVENT_BYTES = 645
 INSIGHTS_SERVICE_EVENT_BYTES = 541
 INSIGHTS_CLUSTER_EVENT_BYTES = 371
+# ECS's defaults for what a canary or linear deployment leaves out (API Reference: CanaryConfiguration,
+# LinearConfiguration): the canary phase lasts 10 minutes; linear shifts 10 % per step, 6 minutes apart.
+CANARY_BAKE_MINUTES = 10.0
+LINEAR_STEP_PERCENT = 10.0
+LINEAR_STEP_MINUTES = 6.0
 # Application Auto Scaling creates two alarms for each target tracking policy (AlarmHigh, AlarmLow).
 ALARMS_PER_TARGET_TRACKING_POLICY = 2
 
@@ -130,19 +136,21 @@ def _task_definition_of(service: CostResource, by_urn: dict[str, CostResource],
         if urn in by_urn:
             return by_urn[urn]
     reference = service.props.get("taskDefinition")
-    if not isinstance(reference, str) or not reference:
+    if not isinstance(reference, str):
         return None
     exact = next((t for t in task_definitions if t.props.get("arn") == reference), None)
     if exact is not None:
         return exact
-    family = reference.split(":task-definition/", 1)[-1].split(":", 1)[0]
+    # arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>; a family has no "/" or ":".
+    family = reference.split("/")[-1].split(":")[0]
     return next((t for t in task_definitions if t.props.get("family") == family), None)
 
 
 def _highest(tables: list[Any]) -> Any:
-    """Item by item, the highest price of several regions' tables."""
+    """Item by item, the highest price of several regions' tables (an item any of them lists)."""
     if isinstance(tables[0], dict):
-        return {key: _highest([t[key] for t in tables if key in t]) for key in tables[0]}
+        items = {key for table in tables for key in table}
+        return {key: _highest([t[key] for t in tables if key in t]) for key in sorted(items)}
     return max(tables)
 
 
@@ -173,16 +181,16 @@ def estimate(
     hours = prices["hoursPerMonth"]
     resources = list(resources)
     by_urn = {r.urn: r for r in resources}
-    of: dict[str, list[CostResource]] = {}
+    of: defaultdict[str, list[CostResource]] = defaultdict(list)  # resources by type
     for resource in resources:
-        of.setdefault(resource.type, []).append(resource)
+        of[resource.type].append(resource)
     lines: list[LineItem] = []
     unknown: list[str] = []
 
     public_task_ips = 0.0
     running: list[tuple[CostResource, CostResource, float]] = []  # (service, task definition, tasks)
-    for service in of.get(SERVICE, []):
-        task = _task_definition_of(service, by_urn, of.get(TASK_DEFINITION, []))
+    for service in of[SERVICE]:
+        task = _task_definition_of(service, by_urn, of[TASK_DEFINITION])
         desired = _num(service.props.get("desiredCount"))
         cpu = _num(task.props.get("cpu")) if task else None
         memory = _num(task.props.get("memory")) if task else None
@@ -203,27 +211,27 @@ def estimate(
             public_task_ips += desired
         lines += _traffic_shift(service, desired, cpu, memory, fargate, label, assumptions)
 
-    albs = [lb for lb in of.get(LOAD_BALANCER, []) if lb.props.get("loadBalancerType", "application") == "application"]
+    albs = [lb for lb in of[LOAD_BALANCER] if lb.props.get("loadBalancerType", "application") == "application"]
     if albs:
         lines.append(LineItem(f"ALB ({len(albs)})", len(albs) * hours, "hour", p["alb"]["hour"]))
         lines.append(LineItem(f"ALB capacity units (assumed {assumptions.alb_lcu:g} LCU)",
                               len(albs) * assumptions.alb_lcu * hours, "LCU-hour", p["alb"]["lcuHour"]))
     alb_ips = sum(len(lb.props.get("subnets") or []) for lb in albs if not lb.props.get("internal"))
 
-    nats = of.get(NAT_GATEWAY, [])
+    nats = of[NAT_GATEWAY]
     if nats:
         lines.append(LineItem(f"NAT gateway ({len(nats)})", len(nats) * hours, "hour", p["nat"]["hour"]))
         lines.append(LineItem(f"NAT data processed (assumed {assumptions.nat_gb_per_month:g} GB)",
                               assumptions.nat_gb_per_month, "GB", p["nat"]["gb"]))
 
-    eips = len(of.get(EIP, []))
+    eips = len(of[EIP])
     ips = eips + alb_ips + public_task_ips
     if ips:
         lines.append(LineItem(
             f"Public IPv4 ({eips:g} EIP, {alb_ips:g} ALB, {public_task_ips:g} task)", ips * hours, "IP-hour",
             p["publicIpv4Hour"]))
 
-    secrets = len(of.get(SECRET, []))
+    secrets = len(of[SECRET])
     if secrets:
         lines.append(LineItem(f"Secrets Manager secrets ({secrets})", secrets, "secret-month",
                               p["secretsManager"]["secretMonth"]))
@@ -231,7 +239,7 @@ def estimate(
                               assumptions.secrets_api_calls_per_month / 10_000, "10k calls",
                               p["secretsManager"]["per10kCalls"]))
 
-    groups = of.get(LOG_GROUP, [])
+    groups = of[LOG_GROUP]
     if groups:
         lines.append(LineItem(f"CloudWatch Logs ingestion (assumed {assumptions.log_gb_per_month:g} GB)",
                               assumptions.log_gb_per_month, "GB", p["logs"]["ingestionGb"]))
@@ -241,12 +249,12 @@ def estimate(
         lines.append(LineItem(f"CloudWatch Logs storage ({kept_days:g}-day retention)",
                               assumptions.log_gb_per_month * kept_days / 30, "GB-month", p["logs"]["storageGbMonth"]))
 
-    repositories = of.get(REPOSITORY, [])
+    repositories = of[REPOSITORY]
     if repositories:
         lines.append(LineItem(f"ECR storage (assumed {assumptions.ecr_gb:g} GB per repository)",
                               len(repositories) * assumptions.ecr_gb, "GB-month", p["ecr"]["storageGbMonth"]))
 
-    endpoints = [e for e in of.get(VPC_ENDPOINT, []) if e.props.get("vpcEndpointType") == "Interface"]
+    endpoints = [e for e in of[VPC_ENDPOINT] if e.props.get("vpcEndpointType") == "Interface"]
     if endpoints:
         azs = sum(max(1, len(e.props.get("subnetIds") or [])) for e in endpoints)
         lines.append(LineItem(f"VPC interface endpoints ({len(endpoints)}, {azs} AZ-attachments)", azs * hours,
@@ -255,19 +263,19 @@ def estimate(
             lines.append(LineItem("VPC interface endpoint data", assumptions.endpoint_gb_per_month, "GB",
                                   p["interfaceEndpoint"]["gb"]))
 
-    alarms = of.get(METRIC_ALARM, [])
+    alarms = of[METRIC_ALARM]
     if alarms:
         metrics = sum(max(1, len([q for q in a.props.get("metricQueries") or [] if q.get("metric")])) for a in alarms)
         lines.append(LineItem(f"CloudWatch alarms ({len(alarms)}, {metrics} metrics)", metrics, "alarm-metric-month",
                               p["cloudwatch"]["alarmMetricMonth"]))
-    tracking = [pol for pol in of.get(SCALING_POLICY, []) if pol.props.get("policyType") == "TargetTrackingScaling"]
+    tracking = [pol for pol in of[SCALING_POLICY] if pol.props.get("policyType") == "TargetTrackingScaling"]
     if tracking:
         metrics = sum(ALARMS_PER_TARGET_TRACKING_POLICY * _tracked_metrics(pol) for pol in tracking)
         lines.append(LineItem(
             f"Target tracking alarms AWS creates ({len(tracking)} policies x {ALARMS_PER_TARGET_TRACKING_POLICY})",
             metrics, "alarm-metric-month", p["cloudwatch"]["alarmMetricMonth"]))
-    lines += _container_insights(of.get(CLUSTER, []), running, p, hours, unknown)
-    dashboards = len(of.get(DASHBOARD, []))
+    lines += _container_insights(of[CLUSTER], running, p, hours, unknown)
+    dashboards = len(of[DASHBOARD])
     if dashboards:
         lines.append(LineItem(f"CloudWatch dashboards ({dashboards})", dashboards, "dashboard-month",
                               p["cloudwatch"]["dashboardMonth"]))
@@ -282,14 +290,22 @@ def traffic_shift_minutes(deployment: dict) -> float | None:
     strategy = deployment.get("strategy") or "ROLLING"
     if strategy == "ROLLING":
         return None
-    minutes = _num(deployment.get("bakeTimeInMinutes")) or 0.0
+    minutes = _minutes(deployment.get("bakeTimeInMinutes"), 0.0)  # required for BLUE_GREEN: no default to apply
     if strategy == "CANARY":
-        minutes += _num((deployment.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes")) or 0.0
+        canary = deployment.get("canaryConfiguration") or {}
+        minutes += _minutes(canary.get("canaryBakeTimeInMinutes"), CANARY_BAKE_MINUTES)
     if strategy == "LINEAR":
         linear = deployment.get("linearConfiguration") or {}
-        step = _num(linear.get("stepPercent")) or 100.0
-        minutes += (math.ceil(100 / step) - 1) * (_num(linear.get("stepBakeTimeInMinutes")) or 0.0)
+        step = _num(linear.get("stepPercent")) or LINEAR_STEP_PERCENT  # 0 is not a valid step (3 to 100)
+        # No step bake after the last shift to 100 %: 25 % steps bake after 25, 50 and 75 %.
+        minutes += (math.ceil(100 / step) - 1) * _minutes(linear.get("stepBakeTimeInMinutes"), LINEAR_STEP_MINUTES)
     return minutes
+
+
+def _minutes(value: Any, default: float) -> float:
+    """A configured duration (0 is a valid one), else ECS's default."""
+    minutes = _num(value)
+    return default if minutes is None else minutes
 
 
 def _traffic_shift(service: CostResource, desired: float, cpu: float, memory: float, fargate: dict, label: str,
