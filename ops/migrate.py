@@ -148,6 +148,8 @@ def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, followe
             )
         except botocore.exceptions.WaiterError as exc:
             outcome["error"] = exc
+        except Exception as exc:  # noqa: BLE001 - raised again below, in the command's thread, for ops/errors
+            outcome["failure"] = exc
         finally:
             wake.set()
 
@@ -165,6 +167,8 @@ def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, followe
                 printer(f"[{int(time.monotonic() - started):>4}s] task {last_status}")
             show_logs(follower.new_lines(), printer)
     show_logs(follower.new_lines(), printer)
+    if "failure" in outcome:  # the waiter's own call failed (network, credentials): never a thread's traceback
+        raise outcome["failure"]
     if "error" in outcome:
         raise TaskTimeout(str(outcome["error"]))
     return aws.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
@@ -210,6 +214,12 @@ def run_migration(aws: Aws, outputs: StackOutputs, stack: str, printer: Printer,
         task = wait_for_task(aws, cluster, task_arn, timeout, follower, printer, poll_seconds)
     except KeyboardInterrupt:
         stop_task(aws, cluster, task_arn, "interrupted (Ctrl-C) in ops migrate", printer)
+        raise
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        # Not stopped: the task may be applying a migration, and AWS could not be asked anyway.
+        printer(f"lost track of migration task {task_id}, which may still be running: "
+                f"aws ecs describe-tasks --cluster {cluster} --tasks {task_arn} (stop it with aws ecs stop-task "
+                f"--cluster {cluster} --task {task_arn}), then ops migrate --status")
         raise
     except TaskTimeout as exc:
         stopped = stop_task(aws, cluster, task_arn, f"ops migrate timed out after {timeout:g}s", lambda _: None)

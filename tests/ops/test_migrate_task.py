@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 
+import botocore.exceptions
 import pytest
 from moto.moto_api import state_manager
 
@@ -20,7 +21,7 @@ from ops.common import OpsError
 from ops.migrate import STATUS_COMMAND
 from ops.pulumi_stack import PROJECT_DIR
 from tests.migrations import recorded
-from tests.ops.conftest import STACK, FakePulumiStack
+from tests.ops.conftest import NAME, STACK, FakePulumiStack
 from tests.ops.test_commands import (
     Recorder,
     all_tasks,
@@ -258,3 +259,29 @@ def test_sigint_to_a_real_process_stops_the_task(world, outputs_file, tasks_keep
     assert "stopped migration task" in stdout and "Traceback" not in stderr
     (task,) = all_tasks(world)
     assert task["lastStatus"] == "STOPPED"
+
+
+def test_a_network_failure_inside_the_wait_is_the_commands_error(world, outputs_file, tasks_keep_running, capsys):
+    """The task's `tasks_stopped` waiter runs in a thread: when its request cannot reach AWS, the command says so
+    (exit 4) and how to find the task, which it leaves alone (it may be applying a migration)."""
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+
+    def unreachable_from_the_waiter(**_):
+        if threading.current_thread() is not threading.main_thread():
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=endpoint)
+
+    events = world.session.events
+    events.register("before-send.ecs.DescribeTasks", unreachable_from_the_waiter)
+    try:
+        code, out = migrate(world, outputs_file, Recorder())
+    finally:
+        events.unregister("before-send.ecs.DescribeTasks", unreachable_from_the_waiter)
+    err = capsys.readouterr().err
+    assert code == 4, out.text + err
+    assert f"cannot reach {endpoint}" in err and "Traceback" not in err
+    (task,) = all_tasks(world)
+    assert task["lastStatus"] == "RUNNING"
+    arn = task["taskArn"]
+    assert out.lines[-1] == (f"lost track of migration task {arn.rsplit('/', 1)[-1]}, which may still be running: "
+                             f"aws ecs describe-tasks --cluster {NAME} --tasks {arn} (stop it with aws ecs stop-task "
+                             f"--cluster {NAME} --task {arn}), then ops migrate --status")
