@@ -5,8 +5,11 @@ Deny statements are never a reason to pass an Allow), ``Action``/``NotAction`` a
 ``Resource``/``NotResource`` as a string or a list, actions compared case-insensitively as IAM
 does. Wildcard actions (``*``, ``service:*``, prefix wildcards such as ``s3:Get*``) are refused
 everywhere; on a broad resource (``*``, or an ARN whose every part is a wildcard) only the actions
-AWS cannot scope are allowed. AWS-managed policies that grant broad access (administrator,
-power-user, ``*FullAccess``, ``*ReadWrite``, ...) are refused however they are attached: a role's
+AWS cannot scope are allowed. Actions that hand out secrets (``secretsmanager:GetSecretValue``,
+``ssm:GetParameter*``, ``kms:Decrypt``) are refused on every secret, parameter or key of the account
+(``secret:*`` even with its region and account named): a name or a prefix is what a role reads.
+AWS-managed policies that grant broad access (administrator, power-user, ``*FullAccess``,
+``*ReadWrite``, ...) are refused however they are attached: a role's
 ``managedPolicyArns``, ``RolePolicyAttachment``, ``RolePolicyAttachmentsExclusive``,
 ``PolicyAttachment``, user and group attachments.
 """
@@ -43,6 +46,24 @@ def resourceless_actions() -> list[str]:
         "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
         "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
     ]
+
+
+def secret_reading_actions() -> dict[str, tuple[str, str]]:
+    """Actions that hand out secret material (lower case), with the service and resource type of the ARN that
+    names every such secret of an account: ``secret:*``, ``parameter/*``, ``key/*``."""
+    return {
+        "secretsmanager:getsecretvalue": ("secretsmanager", "secret:*"),
+        "ssm:getparameter": ("ssm", "parameter/*"),
+        "ssm:getparameters": ("ssm", "parameter/*"),
+        "ssm:getparametersbypath": ("ssm", "parameter/*"),
+        "kms:decrypt": ("kms", "key/*"),
+    }
+
+
+def names_every_secret(resource: str, service: str, every: str) -> bool:
+    """An ARN for all of a service's secrets in one account and region (a name or a prefix is not)."""
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[2] == service and parts[5] == every
 
 
 def _as_list(value) -> list:
@@ -90,11 +111,18 @@ def statement_problems(document, allowed_wildcard_actions: list[str]) -> list[st
         for action in actions:
             if is_wildcard_action(action):
                 problems.append(f"{label} allows the wildcard action '{action}'")
-        broad = [str(r) for r in _as_list(statement.get("Resource")) if is_broad_resource(str(r))]
+        resources = [str(r) for r in _as_list(statement.get("Resource"))]
+        broad = [r for r in resources if is_broad_resource(r)]
         if broad:
             unjustified = [a for a in actions if is_wildcard_action(a) or a.lower() not in allowed]
             if unjustified or not actions:
                 problems.append(f"{label} allows {unjustified or 'its actions'} on Resource {broad[0]!r}")
+        for action in actions:
+            service, every = secret_reading_actions().get(action.lower(), ("", ""))
+            everything = [r for r in resources if names_every_secret(r, service, every) and r not in broad]
+            if everything:
+                problems.append(f"{label} allows '{action}' on Resource {everything[0]!r}: it reads every "
+                                f"{every[:-2]} of the account, not the ones the role needs")
     return problems
 
 
@@ -149,8 +177,10 @@ least_privilege = resource_policy(
     "iam-least-privilege",
     "IAM policies name exact actions (no '*', 'service:*' or prefix wildcards such as 's3:Get*'; no NotAction or "
     "NotResource in an Allow) and exact resources ('*' only for actions AWS cannot scope, such as "
-    "ecr:GetAuthorizationToken); no broad AWS-managed policies (AdministratorAccess, PowerUserAccess, *FullAccess, "
-    "SecretsManagerReadWrite, ...) attached by any means. Fix: list the actions and the ARNs the role really uses.",
+    "ecr:GetAuthorizationToken); secret readers (GetSecretValue, ssm:GetParameter*, kms:Decrypt) never on "
+    "every secret, parameter or key of the account; no broad AWS-managed policies (AdministratorAccess, "
+    "PowerUserAccess, *FullAccess, SecretsManagerReadWrite, ...) attached by any means. Fix: list the actions "
+    "and the ARNs the role really uses.",
     [ROLE_POLICY, USER_POLICY, GROUP_POLICY, POLICY, ROLE, ATTACHMENT, ATTACHMENTS_EXCLUSIVE, POLICY_ATTACHMENT,
      USER_ATTACHMENT, GROUP_ATTACHMENT],
     _least_privilege,

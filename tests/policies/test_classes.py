@@ -353,6 +353,9 @@ IAM_BAD = [
         {"Effect": "Allow", "Action": ["s3:Get*"], "Resource": "*"})})),
     ("service-wildcard", R("aws:iam/rolePolicy:RolePolicy", "rp2", {"policy": document(
         {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "arn:aws:secretsmanager:*:*:secret:*"})})),
+    ("every-secret-of-the-account", R("aws:iam/rolePolicy:RolePolicy", "rp3", {"policy": document(
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:*"})})),
     ("deny-then-broad-allow", R("aws:iam/policy:Policy", "pol", {"policy": document(
         {"Effect": "Deny", "Action": "iam:*", "Resource": "*"},
         {"Effect": "Allow", "Action": "Get*", "Resource": "*"})})),

@@ -109,3 +109,51 @@ def test_an_attachment_whose_policy_is_not_known_yet_passes(props):
     # In a preview the ARN of a policy the stack creates is unknown: there is nothing to judge yet.
     assert resource_violations(iam.least_privilege, iam.ATTACHMENT, props) == []
 
+
+
+# Actions that hand out secret material, each with the ARN that names every such secret of one account
+# (ARN formats from the Service Authorization Reference: secret:<name>, parameter/<name>, key/<id>).
+ACCOUNT_WIDE_SECRET_READS = [
+    ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-central-1:123456789012:secret:*", "secret"),
+    ("ssm:GetParameter", "arn:aws:ssm:eu-central-1:123456789012:parameter/*", "parameter"),
+    ("ssm:GetParameters", "arn:aws:ssm:eu-central-1:123456789012:parameter/*", "parameter"),
+    ("ssm:GetParametersByPath", "arn:aws:ssm:eu-central-1:123456789012:parameter/*", "parameter"),
+    ("kms:Decrypt", "arn:aws:kms:eu-central-1:123456789012:key/*", "key"),
+]
+
+
+@pytest.mark.parametrize(("action", "resource", "kind"), ACCOUNT_WIDE_SECRET_READS)
+def test_reading_every_secret_of_the_account_is_refused(action, resource, kind):
+    assert violations({"Sid": "Read", "Effect": "Allow", "Action": action, "Resource": resource}) == [
+        f"Read allows '{action}' on Resource '{resource}': it reads every {kind} of the account, not the ones the "
+        "role needs. Name the exact actions and resource ARNs."]
+    # IAM compares actions case-insensitively; a list of resources is judged resource by resource.
+    shouted = {"Effect": "Allow", "Action": [action.upper()], "Resource": [resource.replace("*", "app/db"), resource]}
+    assert len(violations(shouted)) == 1
+
+
+def test_every_secret_reading_action_has_its_case():
+    assert sorted(iam.secret_reading_actions()) == sorted(action.lower() for action, _, _ in ACCOUNT_WIDE_SECRET_READS)
+
+
+@pytest.mark.parametrize("resource", [
+    "arn:aws:secretsmanager:eu-central-1:123456789012:secret:truecaller-backend/prod/*",  # a prefix: the kit's roles
+    "arn:aws:secretsmanager:eu-central-1:123456789012:secret:app/db-AbCdEf",
+    "arn:aws:ssm:eu-central-1:123456789012:parameter/app/*",
+    "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:eu-central-1:123456789012:alias/*",  # not a key ARN: Decrypt is authorized on keys
+    "arn:aws:ssm:eu-central-1:123456789012:secret:*",  # another service's resource type
+])
+def test_a_named_or_prefixed_secret_may_be_read(resource):
+    for action, _, _ in ACCOUNT_WIDE_SECRET_READS:
+        assert violations({"Effect": "Allow", "Action": action, "Resource": resource}) == []
+
+
+def test_other_actions_on_every_secret_are_judged_as_before():
+    every = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:*"
+    assert violations({"Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": every}) == []
+    # Region and account left open: the broad-resource rule says it, once.
+    assert violations({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                       "Resource": "arn:aws:secretsmanager:*:*:secret:*"}) == [
+        "statement 0 allows ['secretsmanager:GetSecretValue'] on Resource 'arn:aws:secretsmanager:*:*:secret:*'. "
+        "Name the exact actions and resource ARNs."]
