@@ -410,5 +410,7 @@ def test_credentials_available_reads_botocores_chain(monkeypatch, tmp_path):
     assert live.credentials_available() is True
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
+    # Unset, not empty: botocore asks the container endpoint whenever the variable exists (3 s of timeouts).
+    for name in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
     assert live.credentials_available() is False
