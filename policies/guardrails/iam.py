@@ -118,7 +118,10 @@ def statement_problems(document, allowed_wildcard_actions: list[str]) -> list[st
             if unjustified or not actions:
                 problems.append(f"{label} allows {unjustified or 'its actions'} on Resource {broad[0]!r}")
         for action in actions:
-            service, every = secret_reading_actions().get(action.lower(), ("", ""))
+            reads = secret_reading_actions().get(action.lower())
+            if reads is None:
+                continue
+            service, every = reads
             everything = [r for r in resources if names_every_secret(r, service, every) and r not in broad]
             if everything:
                 problems.append(f"{label} allows '{action}' on Resource {everything[0]!r}: it reads every "

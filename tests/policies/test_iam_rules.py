@@ -127,9 +127,12 @@ def test_reading_every_secret_of_the_account_is_refused(action, resource, kind):
     assert violations({"Sid": "Read", "Effect": "Allow", "Action": action, "Resource": resource}) == [
         f"Read allows '{action}' on Resource '{resource}': it reads every {kind} of the account, not the ones the "
         "role needs. Name the exact actions and resource ARNs."]
-    # IAM compares actions case-insensitively; a list of resources is judged resource by resource.
-    shouted = {"Effect": "Allow", "Action": [action.upper()], "Resource": [resource.replace("*", "app/db"), resource]}
-    assert len(violations(shouted)) == 1
+    # IAM compares actions case-insensitively; lists are judged action by action and resource by resource.
+    shouted = {"Sid": "S", "Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", action.upper()],
+               "Resource": [resource.replace("*", "app/db"), resource]}
+    assert violations(shouted) == [
+        f"S allows '{action.upper()}' on Resource '{resource}': it reads every {kind} of the account, not the ones "
+        "the role needs. Name the exact actions and resource ARNs."]
 
 
 def test_every_secret_reading_action_has_its_case():
