@@ -37,6 +37,13 @@ def number(value: Any) -> float | None:
         return None
 
 
+def as_list(value: Any) -> list:
+    """A field that holds one value or a list of them (as IAM documents allow wherever they allow a list)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+
+
 def json_document(value: Any) -> Any:
     """A JSON-string prop (container definitions, IAM policies) or an already-parsed value; None when the
     string is not JSON (AWS refuses such a resource anyway; the policy must not crash on it)."""

@@ -9,6 +9,7 @@ from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity
 
 from guardrails.common import (
     TASK_DEFINITION,
+    as_list,
     config_value,
     containers,
     json_document,
@@ -297,24 +298,19 @@ def _referenced(resources, resource_type: str, arn):
     return next((r for r in of_type(resources, resource_type) if r.props.get("arn") == arn), None)
 
 
-def _as_list(value) -> list:
-    """An IAM field that holds one value or a list of them, as a list."""
-    return value if isinstance(value, list) else [value]
-
-
 def _allows_ecs(statement) -> bool:
     if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
         return False
     principal = statement.get("Principal")
     services = principal.get("Service") if isinstance(principal, dict) else None
-    return "ecs.amazonaws.com" in _as_list(services)
+    return "ecs.amazonaws.com" in as_list(services)
 
 
 def _trusts_ecs(role) -> bool:
     """ecs.amazonaws.com may assume the role: a statement of its trust policy allows that service principal."""
     document = json_document(role.props.get("assumeRolePolicy"))
     statements = document.get("Statement") if isinstance(document, dict) else None
-    return any(_allows_ecs(statement) for statement in _as_list(statements))
+    return any(_allows_ecs(statement) for statement in as_list(statements))
 
 
 def _traffic_shift_complete(args, report_violation):

@@ -17,11 +17,11 @@ AWS-managed policies that grant broad access (administrator, power-user, ``*Full
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from pulumi_policy import PolicyConfigSchema, Severity
 
-from guardrails.common import config_value, json_document, resource_policy
+from guardrails.common import as_list, config_value, json_document, resource_policy
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -66,13 +66,6 @@ def names_every_secret(resource: str, service: str, every: str) -> bool:
     return len(parts) == 6 and parts[0] == "arn" and parts[2] == service and parts[5] == every
 
 
-def _as_list(value) -> list:
-    """IAM allows a single value or a list wherever it allows a list."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
-
-
 def is_wildcard_action(action: str) -> bool:
     return "*" in action or "?" in action
 
@@ -97,21 +90,21 @@ def statement_problems(document, allowed_wildcard_actions: list[str]) -> list[st
         return []
     allowed = {a.lower() for a in allowed_wildcard_actions}
     problems = []
-    for index, statement in enumerate(_as_list(document.get("Statement"))):
+    for index, statement in enumerate(as_list(document.get("Statement"))):
         if not isinstance(statement, Mapping) or statement.get("Effect") == "Deny":
             continue
         label = statement.get("Sid") or f"statement {index}"
         if "NotAction" in statement:
-            problems.append(f"{label} allows NotAction {_as_list(statement['NotAction'])}, which grants every "
+            problems.append(f"{label} allows NotAction {as_list(statement['NotAction'])}, which grants every "
                             "other action")
         if "NotResource" in statement:
-            problems.append(f"{label} allows on NotResource {_as_list(statement['NotResource'])}, which grants "
+            problems.append(f"{label} allows on NotResource {as_list(statement['NotResource'])}, which grants "
                             "every other resource")
-        actions = [str(a) for a in _as_list(statement.get("Action"))]
+        actions = [str(a) for a in as_list(statement.get("Action"))]
         for action in actions:
             if is_wildcard_action(action):
                 problems.append(f"{label} allows the wildcard action '{action}'")
-        resources = [str(r) for r in _as_list(statement.get("Resource"))]
+        resources = [str(r) for r in as_list(statement.get("Resource"))]
         broad = [r for r in resources if is_broad_resource(r)]
         if broad:
             unjustified = [a for a in actions if is_wildcard_action(a) or a.lower() not in allowed]
@@ -160,7 +153,7 @@ def _attached_arns(args) -> list[str]:
     if args.resource_type == ATTACHMENTS_EXCLUSIVE:
         return [str(a) for a in props.get("policyArns") or []]
     if args.resource_type in (ATTACHMENT, POLICY_ATTACHMENT, USER_ATTACHMENT, GROUP_ATTACHMENT):
-        return [str(a) for a in _as_list(props.get("policyArn"))]  # none while unknown (a preview)
+        return [str(a) for a in as_list(props.get("policyArn"))]  # none while unknown (a preview)
     return []
 
 

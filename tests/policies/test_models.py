@@ -12,6 +12,7 @@ import pytest
 
 from guardrails import credentials, iam, migrations, packages, shell  # isort: skip
 from guardrails import project as project_module  # isort: skip
+from guardrails.common import as_list  # isort: skip
 from guardrails.dockerfile import DEFAULT_PATH, MAX_HOPS, Dockerfile, DockerfileError  # isort: skip
 from guardrails.migrations import Files, analyse, find_migration  # isort: skip
 from guardrails.packages import Package  # isort: skip
@@ -1259,7 +1260,7 @@ def test_documents_of_any_shape():
     assert iam.statement_problems(None, []) == [] and iam.statement_problems("x", []) == []
     assert iam.statement_problems({"Statement": ["x", 3]}, []) == []
     assert iam.statement_problems({}, []) == []
-    assert iam._as_list(None) == [] and iam._as_list("a") == ["a"] and iam._as_list(("a",)) == ["a"]
+    assert as_list(None) == [] and as_list("a") == ["a"] and as_list(("a",)) == ["a"]
 
 
 # ----------------------------------------------------------------------------- script lists and selectors
