@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def _as_list(value: Any) -> list:
+def as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
@@ -28,7 +28,7 @@ def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> 
 def _values(context: Mapping[str, Any], key: str) -> list[str] | None:
     for name, value in context.items():
         if name.lower() == key.lower():  # condition key names are case-insensitive
-            return [str(v) for v in _as_list(value)]
+            return [str(v) for v in as_list(value)]
     return None
 
 
@@ -47,7 +47,7 @@ def _single(operator: str, wanted: list[str], got: list[str] | None) -> bool:
 def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool:
     for operator, keys in condition.items():
         for key, wanted in keys.items():
-            wanted_values = [str(w) for w in _as_list(wanted)]
+            wanted_values = [str(w) for w in as_list(wanted)]
             got = _values(context, key)
             if operator.startswith("ForAllValues:"):
                 inner = operator.split(":", 1)[1]
@@ -62,8 +62,8 @@ def statement_allows(statement: Mapping[str, Any], action: str, resource: str, c
     if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement:
         raise NotImplementedError("only Allow statements with Action and Resource are modelled")
     return (
-        any(wildcard_match(a, action, case_sensitive=False) for a in _as_list(statement["Action"]))
-        and any(wildcard_match(r, resource) for r in _as_list(statement["Resource"]))
+        any(wildcard_match(a, action, case_sensitive=False) for a in as_list(statement["Action"]))
+        and any(wildcard_match(r, resource) for r in as_list(statement["Resource"]))
         and condition_holds(statement.get("Condition", {}), context)
     )
 
@@ -71,17 +71,17 @@ def statement_allows(statement: Mapping[str, Any], action: str, resource: str, c
 def allowed(documents: Iterable[Mapping[str, Any]], action: str, resource: str,
             context: Mapping[str, Any] | None = None) -> bool:
     return any(statement_allows(s, action, resource, context or {})
-               for document in documents for s in _as_list(document["Statement"]))
+               for document in documents for s in as_list(document["Statement"]))
 
 
 def may_assume(trust_policy: Mapping[str, Any], federated: str, claims: Mapping[str, str]) -> bool:
     """Whether a web identity token with ``claims`` from provider ``federated`` may assume the role."""
-    for statement in _as_list(trust_policy["Statement"]):
+    for statement in as_list(trust_policy["Statement"]):
         if statement.get("Effect") != "Allow":
             raise NotImplementedError("only Allow trust statements are modelled")
         if statement.get("Principal", {}).get("Federated") != federated:
             continue
-        if "sts:AssumeRoleWithWebIdentity" not in _as_list(statement["Action"]):
+        if "sts:AssumeRoleWithWebIdentity" not in as_list(statement["Action"]):
             continue
         if condition_holds(statement.get("Condition", {}), claims):
             return True

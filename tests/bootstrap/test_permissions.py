@@ -13,7 +13,7 @@ from policy_sentry.querying.actions import get_action_data
 
 from offline.mocks import MOCK_ACCOUNT_ID
 from tests.bootstrap.conftest import HOSTED_ZONE_ID, attached_documents, role_arn
-from tests.bootstrap.iam_eval import allowed
+from tests.bootstrap.iam_eval import allowed, as_list
 
 REGION = "eu-central-1"
 STATE = "arn:aws:s3:::truecaller-backend-pulumi-state-123456789012-eu-central-1"
@@ -37,10 +37,6 @@ def statements(documents):
 
 def actions(documents) -> set[str]:
     return {a for s in statements(documents) for a in s["Action"]}
-
-
-def _as_list(value):
-    return value if isinstance(value, list) else [value]
 
 
 @cache
@@ -132,7 +128,7 @@ def test_scoped_statements_name_resources_their_actions_take(deploy):
     for s in statements(deploy):
         if s["Resource"] == "*":
             continue
-        resources = _as_list(s["Resource"])
+        resources = as_list(s["Resource"])
         assert "*" not in resources, s["Sid"]
         for action in s["Action"]:
             globs = [as_glob(f) for f in resource_formats(action) if f != "*"]
