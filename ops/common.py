@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,3 +125,28 @@ def waiter_config(timeout: float, poll: float) -> dict[str, float]:
     """A boto3 WaiterConfig that gives up after about ``timeout`` seconds."""
     delay = max(0.05, poll)
     return {"Delay": delay, "MaxAttempts": max(1, int(timeout / delay))}
+
+
+@contextmanager
+def second_ctrl_c_interrupts(on_first: Callable[[], None],
+                             before_interrupt: Callable[[], None] = lambda: None) -> Iterator[threading.Event]:
+    """Within the block the first Ctrl-C (SIGINT) only sets the yielded event and calls ``on_first``, so the
+    command stops where it chooses; a second one raises KeyboardInterrupt at once, after ``before_interrupt``.
+    Off the main thread, where Python runs no signal handler, Ctrl-C keeps its usual meaning."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def on_sigint(signum, frame):
+        if pressed.is_set():
+            before_interrupt()
+            raise KeyboardInterrupt
+        pressed.set()
+        on_first()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -5,16 +5,23 @@ local path (ops.migrate_local)."""
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import botocore.exceptions
 
-from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Aws, OpsError, Printer, StackOutputs, waiter_config
+from ops.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Aws,
+    OpsError,
+    Printer,
+    StackOutputs,
+    second_ctrl_c_interrupts,
+    waiter_config,
+)
 from ops.preflight import Check, format_checks, secret_checks
 from ops.prisma import (
     MigrationStatus,
@@ -107,33 +114,6 @@ class TaskTimeout(Exception):
     pass
 
 
-@contextmanager
-def ctrl_c_between_calls(wake: threading.Event) -> Iterator[threading.Event]:
-    """Ctrl-C while waiting for the task: the first one is taken at a point the wait loop chooses.
-
-    Python raises KeyboardInterrupt wherever the main thread happens to be — often inside a boto3
-    call on the client (shared with the waiter thread) that the StopTask must use next, cutting that
-    request in half. So the first Ctrl-C only sets a flag and wakes the loop, which raises between
-    calls; a second one raises at once, as before.
-    """
-    interrupted = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield interrupted
-        return
-
-    def on_sigint(signum, frame):
-        if interrupted.is_set():
-            raise KeyboardInterrupt
-        interrupted.set()
-        wake.set()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield interrupted
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, follower: LogFollower,
                   printer: Printer, poll_seconds: float = POLL_SECONDS) -> dict:
     """Wait with the `tasks_stopped` waiter in the background; meanwhile show progress and stream logs."""
@@ -153,7 +133,10 @@ def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, followe
         finally:
             wake.set()
 
-    with ctrl_c_between_calls(wake) as interrupted:
+    # Python raises KeyboardInterrupt wherever the main thread is, often inside a boto3 call on the client
+    # (shared with the waiter thread) that the StopTask must use next, cutting that request in half: the
+    # first Ctrl-C is taken between calls instead.
+    with second_ctrl_c_interrupts(on_first=wake.set) as interrupted:
         waiter = threading.Thread(target=wait, daemon=True)
         waiter.start()
         started, last_status = time.monotonic(), None

@@ -6,7 +6,6 @@ ConcurrentUpdateError) carries the CLI's output, and ops/errors.py turns it into
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.common import EXIT_USAGE, OpsError
+from ops.common import EXIT_USAGE, OpsError, second_ctrl_c_interrupts
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 POLICY_PACK = PROJECT_DIR / "policies"
@@ -54,34 +53,24 @@ def cancel_gracefully(operation: str, printer: Callable[[str], None]) -> Iterato
     would close the CLI's output pipes and the CLI would die on its next write, leaving the stack
     locked with pending operations. So the first Ctrl-C only waits; a second one abandons the CLI.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    interrupted: list[bool] = []
-
-    def on_sigint(signum, frame):
-        if interrupted:
-            _silence_abandoned_readers()
-            raise KeyboardInterrupt  # exactly this type: subprocess.Popen then stops waiting for the CLI
-        interrupted.append(True)
+    def on_first() -> None:
         printer(f"Ctrl-C: waiting for `pulumi {operation}` to cancel its update cleanly; press Ctrl-C again to "
                 "abandon it (the stack then stays locked with pending operations)")
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    except KeyboardInterrupt as exc:
-        raise PulumiInterrupted(operation, graceful=False) from exc
-    except Exception as exc:
-        if interrupted:  # the CLI's exit after it cancelled
-            from ops.errors import cli_last_lines, cli_output
+    # The second Ctrl-C raises exactly KeyboardInterrupt: subprocess.Popen then stops waiting for the CLI.
+    with second_ctrl_c_interrupts(on_first, before_interrupt=_silence_abandoned_readers) as interrupted:
+        try:
+            yield
+        except KeyboardInterrupt as exc:
+            raise PulumiInterrupted(operation, graceful=False) from exc
+        except Exception as exc:
+            if interrupted.is_set():  # the CLI's exit after it cancelled
+                from ops.errors import cli_last_lines, cli_output
 
-            _code, stdout, stderr = cli_output(exc)
-            raise PulumiInterrupted(operation, graceful=True, details=cli_last_lines(stdout, stderr)) from exc
-        raise
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if interrupted:  # the CLI completed the update before it could cancel; stop here all the same
+                _code, stdout, stderr = cli_output(exc)
+                raise PulumiInterrupted(operation, graceful=True, details=cli_last_lines(stdout, stderr)) from exc
+            raise
+    if interrupted.is_set():  # the CLI completed the update before it could cancel; stop here all the same
         raise PulumiInterrupted(operation, graceful=True, finished=True)
 
 
