@@ -66,12 +66,24 @@ def moto_url():
     server.stop()
 
 
+def talk_to_moto(patch: pytest.MonkeyPatch, moto_url: str) -> None:
+    """boto3 clients created after this use the moto server, with test credentials and no profile."""
+    for key, value in {**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": moto_url}.items():
+        patch.setenv(key, value)
+    patch.delenv("AWS_PROFILE", raising=False)
+
+
+def reset_services() -> None:
+    for service in RESET_SERVICES:  # moto's own reset, per service (same process as the server)
+        for account_backend in get_backend(service).values():
+            account_backend.reset()
+
+
 @pytest.fixture(scope="session")
 def network(moto_url):
     """VPC (DNS hostnames on, as run_task needs), two subnets and the two security groups."""
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in {**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": moto_url}.items():
-            patch.setenv(key, value)
+        talk_to_moto(patch, moto_url)
         ec2 = Aws(REGION).ec2
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
@@ -85,12 +97,8 @@ def network(moto_url):
 @pytest.fixture
 def aws(moto_url, network, monkeypatch):
     """Every boto3 client in the process talks to the moto server over HTTP; state starts empty."""
-    for service in RESET_SERVICES:  # moto's own reset, per service (same process as the server)
-        for account_backend in get_backend(service).values():
-            account_backend.reset()
-    for key, value in {**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": moto_url}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    reset_services()
+    talk_to_moto(monkeypatch, moto_url)
     return Aws(REGION)._session  # shared, so service models load once per test session
 
 
@@ -245,13 +253,9 @@ def world_template(moto_url, network):
     """The stack built once per session; each test gets a fresh copy of moto's state instead of building
     it again (half a second of API calls per test otherwise)."""
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in {**AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": moto_url}.items():
-            patch.setenv(key, value)
-        patch.delenv("AWS_PROFILE", raising=False)
+        talk_to_moto(patch, moto_url)
         patch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
-        for service in RESET_SERVICES:
-            for account_backend in get_backend(service).values():
-                account_backend.reset()
+        reset_services()
         session = Aws(REGION)._session
         built = build_world(session, network)
         return built, snapshot_backends()
