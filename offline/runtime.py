@@ -8,10 +8,12 @@ raw inputs an analyzer is sent.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import runpy
 import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +24,24 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.mocks import AwsMocks
-from offline.stack_config import SECRET_PLACEHOLDER, StackFileError, stack_config, with_placeholder_secrets
+from offline.stack_config import (
+    SECRET_PLACEHOLDER,
+    StackConfig,
+    StackFileError,
+    stack_config,
+    with_placeholder_secrets,
+)
 
 __all__ = ["PROJECT_DIR", "SECRET_PLACEHOLDER", "PlannedResource", "PlannedStack", "StackFileError", "evaluate_stack"]
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 _LOCK = threading.Lock()  # the Pulumi runtime settings are process-global
+# Programs run on one thread of their own, whatever thread asks. Pulumi walks the whole call stack for
+# every resource it registers (its source position), so a caller's depth costs each resource: under
+# pytest, ~60 frames made that walk a third of an evaluation. The thread also keeps the runtime's
+# event loop and context between runs, as the main thread did.
+_PROGRAM_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulumi-program",
+                                     initializer=lambda: asyncio.set_event_loop(asyncio.new_event_loop()))
 
 
 @dataclass
@@ -140,6 +154,30 @@ def _recorded(monitor: RecordingMonitor) -> list[PlannedResource]:
     return resources
 
 
+def _run_program(project_dir: Path, project: str, stack: str, preview: bool, region: str, assembled: StackConfig,
+                 registry_images: Mapping[str, Mapping[str, str]] | None,
+                 hosted_zones: Mapping[str, str] | None) -> tuple[RecordingMonitor, dict[str, Any]]:
+    with _LOCK:
+        _forget_previous_run()
+        monitor = RecordingMonitor(AwsMocks(region, registry_images=registry_images, hosted_zones=hosted_zones))
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        pulumi.runtime.set_all_config(assembled.config, assembled.secret_keys)
+        previous_cwd = os.getcwd()
+        os.chdir(project_dir)
+        try:
+            # As the language host runs a program: the directory (on sys.path) with its __main__.py.
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir), run_name="__main__")))
+            root = pulumi.runtime.settings.get_root_resource()
+            outputs = {name: _resolve(value) for name, value in (root.outputs if root else {}).items()}
+        except Exception as exc:
+            # Lets callers prove that a configuration error stopped the program before any resource.
+            exc.registered_urns = list(monitor.order)
+            raise
+        finally:
+            os.chdir(previous_cwd)
+    return monitor, outputs
+
+
 def evaluate_stack(
     stack: str,
     *,
@@ -170,25 +208,8 @@ def evaluate_stack(
         required_secrets = _managed_secret_keys(project) if managed else []
     assembled = with_placeholder_secrets(stack, config, secret_keys, project, required_secrets)
 
-    with _LOCK:
-        _forget_previous_run()
-        monitor = RecordingMonitor(AwsMocks(region, registry_images=registry_images, hosted_zones=hosted_zones))
-        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-        pulumi.runtime.set_all_config(assembled.config, assembled.secret_keys)
-        previous_cwd = os.getcwd()
-        os.chdir(project_dir)
-        try:
-            # As the language host runs a program: the directory (on sys.path) with its __main__.py.
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir), run_name="__main__")))
-            root = pulumi.runtime.settings.get_root_resource()
-            outputs = {name: _resolve(value) for name, value in (root.outputs if root else {}).items()}
-        except Exception as exc:
-            # Lets callers prove that a configuration error stopped the program before any resource.
-            exc.registered_urns = list(monitor.order)
-            raise
-        finally:
-            os.chdir(previous_cwd)
-
+    monitor, outputs = _PROGRAM_THREAD.submit(_run_program, project_dir, project, stack, preview, region,
+                                              assembled, registry_images, hosted_zones).result()
     return PlannedStack(
         project=project,
         stack=stack,

@@ -17,6 +17,14 @@ import yaml
 
 SECRET_PLACEHOLDER = "offline-placeholder-secret-value"
 
+# libyaml's loader (PyYAML's wheels ship it) reads the same documents ~10x faster than the pure-Python one:
+# every evaluation of a stack reads Pulumi.yaml and its stack file.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+
 
 class StackFileError(Exception):
     """Pulumi.yaml or a stack file is malformed or a value has the wrong declared type."""
@@ -35,7 +43,7 @@ class StackConfig:
 def load_project(project_dir: Path) -> dict:
     path = project_dir / "Pulumi.yaml"
     try:
-        project = yaml.safe_load(path.read_text())
+        project = read_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise StackFileError(f"{path}: cannot read the project file: {exc}") from exc
     if not isinstance(project, dict) or "name" not in project:
@@ -74,7 +82,7 @@ def stack_config(
             f"{stack_path} does not exist. Fix: pulumi stack init {stack} (and commit Pulumi.{stack}.yaml)"
         )
     try:
-        stack_file = yaml.safe_load(stack_path.read_text()) or {}
+        stack_file = read_yaml(stack_path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise StackFileError(f"{stack_path}: invalid YAML: {exc}") from exc
 
