@@ -368,7 +368,8 @@ def deploy(world, fake, health_url, **kwargs):
 
     world.outputs["healthUrl"] = health_url
     recorder = Recorder(kwargs.pop("on_line", None))
-    run_deploy(fake, Aws(REGION), STACK, recorder, migrate_timeout=60, health_timeout=1, poll=0.05, **kwargs)
+    kwargs.setdefault("health_timeout", 1)
+    run_deploy(fake, Aws(REGION), STACK, recorder, migrate_timeout=60, poll=0.05, **kwargs)
     return recorder
 
 
@@ -451,8 +452,8 @@ def test_deploy_stops_when_the_first_up_fails(world, health_server):
 def test_deploy_fails_when_the_health_url_does_not_answer_200(world, health_server):
     url, handler = health_server
     handler.status = 503
-    with pytest.raises(OpsError, match="did not answer 200 within 1s \\(last: HTTP 503\\)"):
-        deploy(world, FakePulumiStack(world), url, on_line=container_logs(world, ["ok"]))
+    with pytest.raises(OpsError, match="did not answer 200 within 0.25s \\(last: HTTP 503\\)"):
+        deploy(world, FakePulumiStack(world), url, on_line=container_logs(world, ["ok"]), health_timeout=0.25)
 
 
 def test_deploy_fails_when_the_service_never_stabilises(world, health_server, monkeypatch):
@@ -460,8 +461,9 @@ def test_deploy_fails_when_the_service_never_stabilises(world, health_server, mo
     world.client("ecs").create_service(cluster=NAME, serviceName="stuck", taskDefinition=world.outputs[
         "taskDefinitionArn"], desiredCount=1, launchType="FARGATE")
     world.outputs["serviceName"] = "stuck"
-    with pytest.raises(OpsError, match="did not become stable within 1s"):
-        deploy(world, FakePulumiStack(world), health_server[0], on_line=container_logs(world, ["ok"]))
+    with pytest.raises(OpsError, match="did not become stable within 0.25s"):
+        deploy(world, FakePulumiStack(world), health_server[0], on_line=container_logs(world, ["ok"]),
+               health_timeout=0.25)
 
 
 def test_the_real_adapter_explains_a_missing_pulumi_cli(monkeypatch):

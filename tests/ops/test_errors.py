@@ -126,6 +126,16 @@ def ecs_proxy(moto_url, world, monkeypatch):
 # ----------------------------------------------------------------------------- AWS: throttling, access, credentials
 
 
+@pytest.fixture
+def short_throttling_backoff(monkeypatch):
+    """botocore's standard mode sleeps rand(0, 1) * 2**i s between throttled attempts: up to 3 s a test.
+    These tests count the attempts, which the scale does not change."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.01)
+
+
+@pytest.mark.usefixtures("short_throttling_backoff")
 def test_throttling_is_retried_with_the_standard_retry_mode(ecs_proxy, world, outputs_file, capsys):
     ecs_proxy.fail("DescribeServices", "ThrottlingException", "Rate exceeded", times=1)
     code, out, err = run_main(["status", "-s", STACK, "--outputs", str(outputs_file)], world, capsys=capsys)
@@ -133,6 +143,7 @@ def test_throttling_is_retried_with_the_standard_retry_mode(ecs_proxy, world, ou
     assert ecs_proxy.seen.count("DescribeServices") == 2  # throttled once, retried, answered
 
 
+@pytest.mark.usefixtures("short_throttling_backoff")
 def test_throttling_that_outlasts_the_retries_is_exit_6(ecs_proxy, world, outputs_file, capsys, monkeypatch):
     # A user's legacy setting does not downgrade the ops clients: standard mode makes 3 attempts, legacy 5.
     monkeypatch.setenv("AWS_RETRY_MODE", "legacy")
