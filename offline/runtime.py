@@ -40,8 +40,22 @@ _LOCK = threading.Lock()  # the Pulumi runtime settings are process-global
 # every resource it registers (its source position), so a caller's depth costs each resource: under
 # pytest, ~60 frames made that walk a third of an evaluation. The thread also keeps the runtime's
 # event loop and context between runs, as the main thread did.
-_PROGRAM_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulumi-program",
-                                     initializer=lambda: asyncio.set_event_loop(asyncio.new_event_loop()))
+def _ignore_errors_already_raised(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A program that fails leaves futures holding the error ``evaluate_stack`` raised; asyncio would print
+    each again ("Future exception was never retrieved") when the garbage collector finds it, often after
+    the caller (a test run's capture, a CLI's error message) is done."""
+    if getattr(context.get("exception"), "raised_to_caller", False):
+        return
+    loop.default_exception_handler(context)
+
+
+def _new_event_loop() -> None:
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_ignore_errors_already_raised)
+    asyncio.set_event_loop(loop)
+
+
+_PROGRAM_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulumi-program", initializer=_new_event_loop)
 
 
 @dataclass
@@ -154,6 +168,12 @@ def _recorded(monitor: RecordingMonitor) -> list[PlannedResource]:
     return resources
 
 
+def _mark_raised_to_caller(exc: BaseException | None) -> None:
+    while exc is not None and not getattr(exc, "raised_to_caller", False):
+        exc.raised_to_caller = True
+        exc = exc.__cause__ or exc.__context__
+
+
 def _run_program(project_dir: Path, project: str, stack: str, preview: bool, region: str, assembled: StackConfig,
                  registry_images: Mapping[str, Mapping[str, str]] | None,
                  hosted_zones: Mapping[str, str] | None) -> tuple[RecordingMonitor, dict[str, Any]]:
@@ -172,6 +192,7 @@ def _run_program(project_dir: Path, project: str, stack: str, preview: bool, reg
         except Exception as exc:
             # Lets callers prove that a configuration error stopped the program before any resource.
             exc.registered_urns = list(monitor.order)
+            _mark_raised_to_caller(exc)
             raise
         finally:
             os.chdir(previous_cwd)
