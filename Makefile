@@ -112,7 +112,7 @@ lint: test-env
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 	$(VENV)/bin/zizmor $(if $(GH_TOKEN),,--offline) --no-progress .github/workflows
 
-# The tests spread over all cores (pytest-xdist, idle workers take queued tests): 81 s against 152 s
+# The tests spread over all cores (pytest-xdist, idle workers take queued tests): 60 s against 103 s
 # serial on two quiet cores. On a machine already busy with other builds PYTEST_ARGS= (serial) can be
 # faster: each worker evaluates the stacks and starts moto and PostgreSQL again.
 PYTEST_ARGS ?= -n auto --dist worksteal
