@@ -22,6 +22,14 @@ from costing.estimator import Assumptions, CostResource, Estimate, estimate, for
 from costing.live import LIVE_PRICE_QUERIES, live_region_table, price_from_product, prices_for_region  # noqa: E402,F401
 
 
+def ecs_traffic_shift_defaults() -> dict[str, float]:
+    """ECS's values for the canary and linear settings a service leaves out (one copy: the estimator's)."""
+    from costing import estimator
+
+    return {"canaryPercent": estimator.CANARY_PERCENT, "canaryBakeTimeInMinutes": estimator.CANARY_BAKE_MINUTES,
+            "stepPercent": estimator.LINEAR_STEP_PERCENT, "stepBakeTimeInMinutes": estimator.LINEAR_STEP_MINUTES}
+
+
 def assumptions_from(planned: PlannedStack) -> Assumptions:
     config = planned.config
     key = f"{planned.project}:"

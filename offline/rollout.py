@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from offline.cost import ecs_traffic_shift_defaults
 from offline.runtime import PlannedStack
 
 TRAFFIC_TARGET_SECONDS = 60
@@ -37,10 +38,10 @@ class Rollout:
     grace_period: int
     strategy: str = "rolling"
     bake_minutes: int = 0
-    canary_percent: int = 0
-    canary_interval_minutes: int = 0
-    linear_step_percent: int = 0
-    linear_interval_minutes: int = 0
+    canary_percent: float = 0
+    canary_interval_minutes: float = 0
+    linear_step_percent: float = 0
+    linear_interval_minutes: float = 0
 
     @property
     def to_traffic(self) -> int:
@@ -91,6 +92,13 @@ def _int(value, default: int = 0) -> int:
     return default if value in (None, "") else int(float(value))
 
 
+def _setting(configuration: dict, key: str, defaults: dict[str, float]) -> float:
+    """ECS takes fractional percents (canaryPercent in 0.1 steps); whole numbers stay ints for display."""
+    value = configuration.get(key)
+    number = defaults[key] if value in (None, "") else float(value)
+    return int(number) if number == int(number) else number
+
+
 def rollout_of(planned: PlannedStack) -> Rollout:
     """The release timeline of the stack's service, from its target group and deployment configuration."""
     service = planned.one("aws:ecs/service:Service").inputs
@@ -100,18 +108,24 @@ def rollout_of(planned: PlannedStack) -> Rollout:
     deployment = service.get("deploymentConfiguration") or {}
     canary = deployment.get("canaryConfiguration") or {}
     linear = deployment.get("linearConfiguration") or {}
+    strategy = deployment.get("strategy", "ROLLING")
+    # What ECS uses for a setting of the service's own strategy that the graph leaves out.
+    ecs_default = ecs_traffic_shift_defaults()
+    unused = dict.fromkeys(ecs_default, 0)
+    canary_default = ecs_default if strategy == "CANARY" else unused
+    linear_default = ecs_default if strategy == "LINEAR" else unused
     return Rollout(
         interval=int(check["interval"]),
         timeout=int(check["timeout"]),
         healthy_threshold=int(check["healthyThreshold"]),
         deregistration_delay=int(target_group.inputs["deregistrationDelay"]),
         grace_period=int(service.get("healthCheckGracePeriodSeconds") or 0),
-        strategy=STRATEGY_NAMES[deployment.get("strategy", "ROLLING")],
+        strategy=STRATEGY_NAMES[strategy],
         bake_minutes=_int(deployment.get("bakeTimeInMinutes")),
-        canary_percent=_int(canary.get("canaryPercent")),
-        canary_interval_minutes=_int(canary.get("canaryBakeTimeInMinutes")),
-        linear_step_percent=_int(linear.get("stepPercent")),
-        linear_interval_minutes=_int(linear.get("stepBakeTimeInMinutes")),
+        canary_percent=_setting(canary, "canaryPercent", canary_default),
+        canary_interval_minutes=_setting(canary, "canaryBakeTimeInMinutes", canary_default),
+        linear_step_percent=_setting(linear, "stepPercent", linear_default),
+        linear_interval_minutes=_setting(linear, "stepBakeTimeInMinutes", linear_default),
     )
 
 

@@ -4,6 +4,7 @@ role) and the circuit breaker and alarms still rolling back."""
 
 from __future__ import annotations
 
+import copy
 import json
 import typing
 
@@ -180,6 +181,25 @@ def test_the_plan_compares_every_strategy_from_the_same_settings(prod):
     assert list(options) == ["rolling", "blue-green", "canary", "linear"]
     assert {s: (r.first_request, r.first_share, r.all_requests, r.old_tasks_gone)
             for s, r in options.items()} == TIMELINES
+
+
+@pytest.mark.parametrize(("strategy", "settings", "expected"), [
+    # ECS's defaults (API Reference: CanaryConfiguration, LinearConfiguration): 5 % for 10 minutes;
+    # 10 % steps 6 minutes apart, so 9 waits before the last step. The first request: 145 s (TIMELINES).
+    ("canary", "canaryConfiguration", (145, 5, 145 + 10 * 60)),
+    ("linear", "linearConfiguration", (145, 10, 145 + 9 * 6 * 60)),
+])
+def test_a_graph_that_leaves_the_shift_settings_out_gets_ecs_defaults(by_strategy, strategy, settings, expected):
+    plan = copy.deepcopy(by_strategy[strategy])
+    del plan.one(SERVICE).inputs["deploymentConfiguration"][settings]  # a hand-made or imported service
+    timeline = rollout_of(plan)
+    assert (timeline.first_request, timeline.first_share, timeline.all_requests) == expected
+
+
+def test_a_fractional_canary_share_is_kept(by_strategy):
+    plan = copy.deepcopy(by_strategy["canary"])
+    plan.one(SERVICE).inputs["deploymentConfiguration"]["canaryConfiguration"]["canaryPercent"] = 2.5  # 0.1 steps
+    assert rollout_of(plan).first_share == 2.5
 
 
 def test_a_linear_step_that_does_not_divide_100_takes_one_more_step():

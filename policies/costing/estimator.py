@@ -53,7 +53,8 @@ INSIGHTS_CONTAINER_EVENT_BYTES = 645
 INSIGHTS_SERVICE_EVENT_BYTES = 541
 INSIGHTS_CLUSTER_EVENT_BYTES = 371
 # ECS's defaults for what a canary or linear deployment leaves out (API Reference: CanaryConfiguration,
-# LinearConfiguration): the canary phase lasts 10 minutes; linear shifts 10 % per step, 6 minutes apart.
+# LinearConfiguration): the canary takes 5 % for 10 minutes; linear shifts 10 % per step, 6 minutes apart.
+CANARY_PERCENT = 5.0
 CANARY_BAKE_MINUTES = 10.0
 LINEAR_STEP_PERCENT = 10.0
 LINEAR_STEP_MINUTES = 6.0
