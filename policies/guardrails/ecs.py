@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 
@@ -298,16 +299,26 @@ def _referenced(resources, resource_type: str, arn):
     return next((r for r in of_type(resources, resource_type) if r.props.get("arn") == arn), None)
 
 
+def _matches_assume_role(patterns) -> bool:
+    """IAM matches action names case-insensitively, with * and ? wildcards ("sts:*", "*")."""
+    return any(isinstance(p, str) and fnmatch.fnmatchcase("sts:assumerole", p.lower()) for p in as_list(patterns))
+
+
 def _allows_ecs(statement) -> bool:
     if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
         return False
     principal = statement.get("Principal")
     services = principal.get("Service") if isinstance(principal, dict) else None
-    return "ecs.amazonaws.com" in as_list(services)
+    if "ecs.amazonaws.com" not in as_list(services):
+        return False
+    if "NotAction" in statement:  # every action but those
+        return not _matches_assume_role(statement["NotAction"])
+    return _matches_assume_role(statement.get("Action"))
 
 
 def _trusts_ecs(role) -> bool:
-    """ecs.amazonaws.com may assume the role: a statement of its trust policy allows that service principal."""
+    """ecs.amazonaws.com may assume the role: a statement of its trust policy allows that service principal
+    sts:AssumeRole."""
     document = json_document(role.props.get("assumeRolePolicy"))
     statements = document.get("Statement") if isinstance(document, dict) else None
     return any(_allows_ecs(statement) for statement in as_list(statements))

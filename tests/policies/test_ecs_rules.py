@@ -178,8 +178,21 @@ def statement(effect="Allow", principal=None, **extra):
     ({"Statement": ["ecs.amazonaws.com"]}, False),
     ({"Version": "2012-10-17"}, False),  # no statement
     (["ecs.amazonaws.com"], False),  # not a policy document
+    # The action: IAM matches it case-insensitively and with wildcards; NotAction allows all but those.
+    ({"Statement": [statement(Action=["sts:TagSession", "sts:AssumeRole"])]}, True),
+    ({"Statement": [statement(Action="sts:*")]}, True),
+    ({"Statement": [statement(Action="STS:AssumeRole")]}, True),
+    ({"Statement": [statement(Action="sts:Assume?ole")]}, True),
+    ({"Statement": [{**{k: v for k, v in statement().items() if k != "Action"}, "NotAction": "iam:*"}]}, True),
+    ({"Statement": [statement(Action="sts:TagSession")]}, False),
+    ({"Statement": [statement(Action="sts:AssumeRoleWithWebIdentity")]}, False),
+    ({"Statement": [{k: v for k, v in statement().items() if k != "Action"}]}, False),
+    ({"Statement": [{**statement(), "NotAction": "sts:*"}]}, False),
+    ({"Statement": [statement(Action=42)]}, False),
 ], ids=["single-statement", "service-list", "second-statement", "with-condition", "ecs-tasks-only", "deny",
-        "anyone", "an-account", "not-a-statement", "no-statement", "not-a-document"])
+        "anyone", "an-account", "not-a-statement", "no-statement", "not-a-document",
+        "action-list", "sts-wildcard", "action-case", "action-question-mark", "not-action-elsewhere",
+        "other-sts-action", "web-identity-only", "no-action", "not-action-assume-role", "action-not-text"])
 def test_the_role_trust_policy_read_as_data(trust, trusted):
     assert shift_findings(shifting(trust=trust)) == ([] if trusted else [ROLE_MISSING])
 

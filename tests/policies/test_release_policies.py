@@ -57,6 +57,12 @@ def untrusting_role(plan):
     edit(plan, "Role", "traffic-shift", lambda props: props.update(assumeRolePolicy=trust))
 
 
+def role_for_another_action(plan):
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:TagSession"}]})
+    edit(plan, "Role", "traffic-shift", lambda props: props.update(assumeRolePolicy=trust))
+
+
 BROKEN = [
     ("alternate-is-the-primary", lambda p: set_advanced(
         p, alternateTargetGroupArn=find(p, "TargetGroup", "app").outputs["arn"])),
@@ -64,6 +70,7 @@ BROKEN = [
     ("no-test-rule", lambda p: drop_advanced(p, "testListenerRule")),
     ("no-production-rule", lambda p: drop_advanced(p, "productionListenerRule")),
     ("role-ecs-may-not-assume", untrusting_role),
+    ("role-trusts-ecs-for-another-action", role_for_another_action),
     ("no-advanced-configuration", lambda p: edit(p, "Service", "service",
                                                  lambda x: x["loadBalancers"][0].pop("advancedConfiguration"))),
 ]
