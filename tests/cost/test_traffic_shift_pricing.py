@@ -11,10 +11,14 @@ hand in a comment, never by the estimator's own helpers.
 
 from __future__ import annotations
 
+import re
+
+import botocore.session
 import pytest
 
 from tests.policies.harness import stack_resource, stack_violations
 
+from costing import estimator  # isort: skip
 from costing.estimator import Assumptions, CostResource, estimate, traffic_shift_minutes  # isort: skip
 from costing.policy import budget_policy  # isort: skip
 
@@ -175,3 +179,18 @@ def test_the_budget_policy_counts_the_release_overlap():
                                   config)
     assert message.startswith("Estimated $72.57/month exceeds the budget of $72.20/month.")
     assert "blue-green: second task set 15 min x 20 releases" in message
+
+
+def test_the_ecs_defaults_are_the_ones_aws_documents():
+    """The one copy of ECS's defaults (offline/rollout.py uses it too) against botocore's ECS model, whose
+    member documentation ends "The default value is N."."""
+    model = botocore.session.get_session().get_service_model("ecs")
+    documented = {}
+    for shape in ("CanaryConfiguration", "LinearConfiguration"):
+        for name, member in model.shape_for(shape).members.items():
+            documented[name] = float(re.search(r"The default value is ([0-9.]+?)\.?(?:</p>| )",
+                                               member.documentation).group(1))
+    assert documented == {"canaryPercent": estimator.CANARY_PERCENT,
+                          "canaryBakeTimeInMinutes": estimator.CANARY_BAKE_MINUTES,
+                          "stepPercent": estimator.LINEAR_STEP_PERCENT,
+                          "stepBakeTimeInMinutes": estimator.LINEAR_STEP_MINUTES}
