@@ -330,6 +330,11 @@ def _traffic_shift_complete(args, report_violation):
         if strategy is None:
             continue
         name = short_urn(service.urn)
+        bake = (service.props.get("deploymentConfiguration") or {}).get("bakeTimeInMinutes")
+        if strategy == "BLUE_GREEN" and bake in (None, ""):
+            report_violation(f"Service {name} deploys blue/green without deploymentConfiguration.bakeTimeInMinutes: "
+                             "ECS requires it for BLUE_GREEN (the minutes both revisions run after the shift) and "
+                             "rejects the service. Fix: bakeMinutes in the stack config (0 ends at once).", service.urn)
         balancers = service.props.get("loadBalancers") or []
         advanced = (balancers[0].get("advancedConfiguration") or {}) if balancers else {}
         if not advanced:
@@ -358,9 +363,9 @@ def _traffic_shift_complete(args, report_violation):
 traffic_shift_complete = stack_policy(
     "ecs-traffic-shift-complete",
     "An ECS service that deploys blue/green, canary or linear has what ECS needs to shift traffic: an "
-    "alternate IP target group besides its own, production and test listener rules, and a role "
-    "ecs.amazonaws.com may assume. Fix: set deploymentStrategy and let the kit create them "
-    "(infra/traffic_shift.py).",
+    "alternate IP target group besides its own, production and test listener rules, a role "
+    "ecs.amazonaws.com may assume and, for blue/green, the bake time ECS requires. Fix: set "
+    "deploymentStrategy and let the kit create them (infra/traffic_shift.py).",
     _traffic_shift_complete,
     severity=Severity.HIGH,
 )

@@ -67,6 +67,32 @@ def test_a_complete_traffic_shift_passes(strategy, linked):
     assert shift_findings(shifting(strategy, linked=linked)) == []
 
 
+@pytest.mark.parametrize("bake", [None, ""], ids=["absent", "empty"])
+def test_blue_green_without_a_bake_time_is_rejected_as_ecs_would(bake):
+    resources = shifting("BLUE_GREEN")
+    configuration = resources[-1].props["deploymentConfiguration"]
+    configuration.pop("bakeTimeInMinutes")
+    if bake is not None:
+        configuration["bakeTimeInMinutes"] = bake
+    assert shift_findings(resources) == [(
+        "Service service deploys blue/green without deploymentConfiguration.bakeTimeInMinutes: ECS requires it "
+        "for BLUE_GREEN (the minutes both revisions run after the shift) and rejects the service. Fix: bakeMinutes "
+        "in the stack config (0 ends at once).", "service")]
+
+
+@pytest.mark.parametrize("strategy", ["CANARY", "LINEAR"])
+def test_canary_and_linear_may_leave_the_bake_to_ecs(strategy):
+    resources = shifting(strategy)
+    resources[-1].props["deploymentConfiguration"].pop("bakeTimeInMinutes")
+    assert shift_findings(resources) == []
+
+
+def test_a_zero_minute_blue_green_bake_is_a_bake_time():
+    resources = shifting("BLUE_GREEN")
+    resources[-1].props["deploymentConfiguration"]["bakeTimeInMinutes"] = "0"
+    assert shift_findings(resources) == []
+
+
 def test_rolling_services_need_no_traffic_shift():
     services = [stack_resource(SERVICE, "implicit", {"loadBalancers": [{"targetGroupArn": APP_TG}]}),
                 stack_resource(SERVICE, "explicit", {"deploymentConfiguration": {"strategy": "ROLLING"}}),
@@ -79,7 +105,7 @@ def test_rolling_services_need_no_traffic_shift():
                                        [{"targetGroupArn": APP_TG, "advancedConfiguration": {}}]],
                          ids=["no-balancers", "empty", "no-advanced", "empty-advanced"])
 def test_a_shift_without_advanced_configuration_is_reported_on_the_service(strategy, balancers):
-    props = {"deploymentConfiguration": {"strategy": strategy}}
+    props = {"deploymentConfiguration": {"strategy": strategy, "bakeTimeInMinutes": "10"}}
     if balancers is not None:
         props["loadBalancers"] = balancers
     assert shift_findings([stack_resource(SERVICE, "api", props)]) == [(
@@ -91,7 +117,8 @@ def test_a_shift_without_advanced_configuration_is_reported_on_the_service(strat
 def test_every_service_of_the_stack_is_checked():
     rolling = stack_resource(SERVICE, "rolling", {"loadBalancers": [{"targetGroupArn": APP_TG}]})
     first = stack_resource(SERVICE, "first", {"deploymentConfiguration": {"strategy": "LINEAR"}})
-    second = stack_resource(SERVICE, "second", {"deploymentConfiguration": {"strategy": "BLUE_GREEN"}})
+    second = stack_resource(SERVICE, "second", {"deploymentConfiguration": {"strategy": "BLUE_GREEN",
+                                                                             "bakeTimeInMinutes": "10"}})
     assert [name for _message, name in shift_findings([rolling, first, second])] == ["first", "second"]
 
 

@@ -83,6 +83,12 @@ def test_each_missing_piece_of_a_traffic_shift_is_caught(pack, shifting, name, c
     assert diagnostics(pack, broken) == {("ecs-traffic-shift-complete", "mandatory")}, name
 
 
+def test_blue_green_without_the_bake_time_ecs_requires_is_caught(pack, shifting):
+    unbaked = copy.deepcopy(shifting["blue-green"])
+    edit(unbaked, "Service", "service", lambda x: x["deploymentConfiguration"].pop("bakeTimeInMinutes"))
+    assert ("ecs-traffic-shift-complete", "mandatory") in diagnostics(pack, unbaked)
+
+
 def test_a_production_release_that_bakes_needs_no_alarm_rollback(pack, shifting):
     safety_net = ("ecs-production-release-safety", "advisory")
     baking = copy.deepcopy(shifting["blue-green"])
