@@ -36,10 +36,8 @@ __all__ = ["PROJECT_DIR", "SECRET_PLACEHOLDER", "PlannedResource", "PlannedStack
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 _LOCK = threading.Lock()  # the Pulumi runtime settings are process-global
-# Programs run on one thread of their own, whatever thread asks. Pulumi walks the whole call stack for
-# every resource it registers (its source position), so a caller's depth costs each resource: under
-# pytest, ~60 frames made that walk a third of an evaluation. The thread also keeps the runtime's
-# event loop and context between runs, as the main thread did.
+
+
 def _ignore_errors_already_raised(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """A program that fails leaves futures holding the error ``evaluate_stack`` raised; asyncio would print
     each again ("Future exception was never retrieved") when the garbage collector finds it, often after
@@ -55,6 +53,10 @@ def _new_event_loop() -> None:
     asyncio.set_event_loop(loop)
 
 
+# Programs run on one thread of their own, whatever thread asks. Pulumi walks the whole call stack for
+# every resource it registers (its source position), so a caller's depth costs each resource: under
+# pytest, ~60 frames made that walk a third of an evaluation. The thread also keeps the runtime's
+# event loop and context between runs, as the main thread did.
 _PROGRAM_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulumi-program", initializer=_new_event_loop)
 
 
