@@ -8,6 +8,7 @@ protobuf below 6), and the plan environment holds no test tool.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
 import tomllib
@@ -72,6 +73,15 @@ def test_make_and_pulumi_share_the_virtualenv_pulumi_yaml_names():
                               input="print-env:\n\t@echo $$UV_PROJECT_ENVIRONMENT\n", capture_output=True,
                               check=True).stdout.strip()
     assert make_env == venv
+
+
+def test_make_keeps_the_bytecode_python_compiles():
+    """`make test` starts ~50 Python processes (workers, packs as the CLI starts them, plans); where the caller's
+    environment says PYTHONDONTWRITEBYTECODE (this one does), each compiled pulumi, botocore and moto again."""
+    seen = subprocess.run(["make", "-s", "-f", "Makefile", "-f", "-", "print-env"], cwd=ROOT, text=True,
+                          input='print-env:\n\t@echo "[$$PYTHONDONTWRITEBYTECODE]"\n', capture_output=True,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=True).stdout.strip()
+    assert seen == "[]"
 
 
 @pytest.mark.parametrize("which", PYPROJECTS)
