@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -82,6 +83,50 @@ def test_make_keeps_the_bytecode_python_compiles():
                           input='print-env:\n\t@echo "[$$PYTHONDONTWRITEBYTECODE]"\n', capture_output=True,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=True).stdout.strip()
     assert seen == "[]"
+
+
+def fake_python(path, version: tuple[int, int], has_pip: bool):
+    """This interpreter, telling whoever asks that it is ``version`` and that pip is (or is not) there."""
+    pretend = (f"import sys, importlib.util as u; sys.version_info = {version!r}; real = u.find_spec; "
+               f"u.find_spec = lambda name, *a: ({has_pip!r} or None) if name == 'pip' else real(name, *a); "
+               "exec(sys.argv[2])")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "{pretend}" -c "$2"\n')
+    path.chmod(0o755)
+    return path
+
+
+def python_make_picks(tmp_path, on_path: tuple[int, int], distribution: tuple[int, int] | None, has_pip: bool = True,
+                      **variables: str) -> str:
+    """The PYTHON (and UV_PYTHON) make settles on, with ``python3`` on PATH reporting ``on_path`` and the
+    distribution's interpreter ``distribution`` (None: there is none)."""
+    fake_python(tmp_path / "bin" / "python3", on_path, has_pip=True)
+    candidate = tmp_path / "usr-bin-python3"
+    if distribution:
+        fake_python(candidate, distribution, has_pip)
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHON"}
+    environment["PATH"] = f"{tmp_path / 'bin'}:{environment['PATH']}"
+    arguments = [f"{name}={value}" for name, value in {"DISTRIBUTION_PYTHON": str(candidate), **variables}.items()]
+    done = subprocess.run(["make", "-s", "-f", "Makefile", "-f", "-", *arguments, "print-python"], cwd=ROOT,
+                          input="print-python:\n\t@echo $(PYTHON) $$UV_PYTHON\n", text=True, capture_output=True,
+                          env=environment, check=True)
+    assert done.stderr == ""
+    return done.stdout.strip()
+
+
+def test_make_builds_the_virtualenv_with_the_distributions_build_of_the_same_python(tmp_path):
+    """pyenv's default build (first on PATH where pyenv is installed) has neither PGO nor LTO; Debian's has both."""
+    distribution = f"{tmp_path}/usr-bin-python3"
+    assert python_make_picks(tmp_path, (3, 11), (3, 11)) == f"{distribution} {distribution}"  # uv gets it too
+    assert python_make_picks(tmp_path, (3, 13), (3, 13)) == f"{distribution} {distribution}"
+    # Another version than the one chosen on PATH (setup-python's in CI, a newer pyenv one): left alone.
+    assert python_make_picks(tmp_path, (3, 11), (3, 12)) == "python3 python3"
+    assert python_make_picks(tmp_path, (3, 12), (3, 11)) == "python3 python3"
+    # No pip to install uv with, or no distribution interpreter at all: python3 from PATH, as before.
+    assert python_make_picks(tmp_path, (3, 11), (3, 11), has_pip=False) == "python3 python3"
+    assert python_make_picks(tmp_path, (3, 11), None) == "python3 python3"
+    # An explicit choice wins.
+    assert python_make_picks(tmp_path, (3, 11), (3, 11), PYTHON="python3.12") == "python3.12 python3.12"
 
 
 @pytest.mark.parametrize("which", PYPROJECTS)
