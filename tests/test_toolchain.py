@@ -104,7 +104,9 @@ def python_make_picks(tmp_path, on_path: tuple[int, int], distribution: tuple[in
     candidate = tmp_path / "usr-bin-python3"
     if distribution:
         fake_python(candidate, distribution, has_pip)
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHON"}
+    # As a shell would start make: not with what an enclosing `make test` exported (UV_PYTHON) or passes on.
+    inherited = {"PYTHON", "UV_PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    environment = {key: value for key, value in os.environ.items() if key not in inherited}
     environment["PATH"] = f"{tmp_path / 'bin'}:{environment['PATH']}"
     arguments = [f"{name}={value}" for name, value in {"DISTRIBUTION_PYTHON": str(candidate), **variables}.items()]
     done = subprocess.run(["make", "-s", "-f", "Makefile", "-f", "-", *arguments, "print-python"], cwd=ROOT,
