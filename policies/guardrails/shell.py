@@ -9,10 +9,9 @@ that splits on the shell's operators and drops reserved words: cruder, but it ne
 
 from __future__ import annotations
 
+import functools
 import shlex
-
-import bashlex
-import bashlex.errors
+from types import ModuleType
 
 OPERATOR_CHARS = frozenset(";&|()<>")
 
@@ -61,9 +60,24 @@ def _fallback(line: str) -> list[list[str]]:
     return commands
 
 
+@functools.cache
+def _bashlex() -> ModuleType:
+    # Imported when the first script is parsed: bashlex builds its parser tables at import (~0.2 s of
+    # CPU), and most pack runs never meet a shell script (3 of the test suite's 21 pack processes did).
+    import bashlex
+    import bashlex.errors
+
+    return bashlex
+
+
+def _unparsable() -> tuple[type[Exception], ...]:
+    """What bashlex raises for a script it cannot read: its own error, and a few from its internals."""
+    return (_bashlex().errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError, ValueError)
+
+
 def _parse(text: str) -> list[list[str]]:
     found: list[list[str]] = []
-    for tree in bashlex.parse(text):
+    for tree in _bashlex().parse(text):
         _walk(tree, found)
     return found
 
@@ -74,7 +88,7 @@ def simple_commands(script: str) -> list[list[str]]:
         return []
     try:
         return _parse(script)
-    except (bashlex.errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError, ValueError):
+    except _unparsable():
         pass
     found: list[list[str]] = []
     for line in script.splitlines():
@@ -82,8 +96,7 @@ def simple_commands(script: str) -> list[list[str]]:
             continue
         try:
             found += _parse(line)
-        except (bashlex.errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError,
-                ValueError):
+        except _unparsable():
             found += _fallback(line)
     return found
 
