@@ -121,9 +121,18 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 Printer = Callable[[str], None]
 
 
+# The shortest wait between two polls of AWS, whatever --poll-seconds asks: a mistyped value must not turn a
+# command into a loop against the account's API rate limits, which every other client of the account shares.
+MIN_POLL_SECONDS = 0.05
+
+
+def poll_delay(poll: float) -> float:
+    return max(MIN_POLL_SECONDS, poll)
+
+
 def waiter_config(timeout: float, poll: float) -> dict[str, float]:
     """A boto3 WaiterConfig that gives up after about ``timeout`` seconds."""
-    delay = max(0.05, poll)
+    delay = poll_delay(poll)
     return {"Delay": delay, "MaxAttempts": max(1, int(timeout / delay))}
 
 

@@ -19,6 +19,7 @@ from ops.common import (
     OpsError,
     Printer,
     StackOutputs,
+    poll_delay,
     second_ctrl_c_interrupts,
     waiter_config,
 )
@@ -141,7 +142,7 @@ def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, followe
         waiter.start()
         started, last_status = time.monotonic(), None
         while waiter.is_alive():
-            wake.wait(max(poll_seconds, 0.05))
+            wake.wait(poll_delay(poll_seconds))
             if interrupted.is_set():
                 raise KeyboardInterrupt
             task = aws.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]

@@ -15,6 +15,7 @@ import pytest
 from moto.backends import get_backend
 from moto.server import ThreadedMotoServer
 
+import ops.common
 from ops.common import Aws
 from ops.pulumi_stack import StateResource
 
@@ -94,11 +95,18 @@ def network(moto_url):
     return {"vpc": vpc, "subnets": subnets, "alb_sg": alb_sg, "task_sg": task_sg}
 
 
+# The moto-backed tests poll this often (`--poll-seconds`): moto's ECS task stops after a few DescribeTasks
+# calls, not after AWS's 30-60 s, so at the commands' floor (ops.common.MIN_POLL_SECONDS) a test spent most
+# of its time asleep between polls: 14 s over the ops tests, a core left idle.
+TEST_POLL_SECONDS = 0.005
+
+
 @pytest.fixture
 def aws(moto_url, network, monkeypatch):
     """Every boto3 client in the process talks to the moto server over HTTP; state starts empty."""
     reset_services()
     talk_to_moto(monkeypatch, moto_url)
+    monkeypatch.setattr(ops.common, "MIN_POLL_SECONDS", TEST_POLL_SECONDS)
     return Aws(REGION)._session  # shared, so service models load once per test session
 
 

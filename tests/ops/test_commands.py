@@ -16,9 +16,9 @@ from ops.cli import main
 from ops.common import OpsError
 from ops.pulumi_stack import PulumiStack
 from tests.migrations import recorded
-from tests.ops.conftest import NAME, REGION, SECRET_VALUES, STACK, FakePulumiStack
+from tests.ops.conftest import NAME, REGION, SECRET_VALUES, STACK, TEST_POLL_SECONDS, FakePulumiStack
 
-FAST = ("--timeout", "60", "--poll-seconds", "0.05")
+FAST = ("--timeout", "60", "--poll-seconds", str(TEST_POLL_SECONDS))
 
 
 class Recorder:
@@ -369,7 +369,7 @@ def deploy(world, fake, health_url, **kwargs):
     world.outputs["healthUrl"] = health_url
     recorder = Recorder(kwargs.pop("on_line", None))
     kwargs.setdefault("health_timeout", 1)
-    run_deploy(fake, Aws(REGION), STACK, recorder, migrate_timeout=60, poll=0.05, **kwargs)
+    run_deploy(fake, Aws(REGION), STACK, recorder, migrate_timeout=60, poll=TEST_POLL_SECONDS, **kwargs)
     return recorder
 
 

@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from ops import deployments
-from ops.common import OpsError, StackOutputs
+from ops.common import OpsError, StackOutputs, poll_delay, waiter_config
 from ops.rollback import rollback
 from tests.ops.conftest import stubbed_client
 
@@ -198,3 +198,11 @@ def test_the_first_up_targets_the_image_by_pattern_even_when_state_has_none(worl
     targets, _ = release_targets(PinnedState(world), StackOutputs(world.outputs, "test"))
     assert targets == ["urn:pulumi:test::truecaller-backend::**docker:index/image:Image::image",
                        world.state()[1].urn]
+
+
+def test_polls_never_come_faster_than_every_50_ms():
+    """However small --poll-seconds is, a command does not loop against the account's API rate limits."""
+    assert waiter_config(timeout=1, poll=0.001) == {"Delay": 0.05, "MaxAttempts": 20}
+    assert waiter_config(timeout=1, poll=0) == {"Delay": 0.05, "MaxAttempts": 20}
+    assert waiter_config(timeout=60, poll=6) == {"Delay": 6, "MaxAttempts": 10}
+    assert poll_delay(0.01) == 0.05 and poll_delay(2.5) == 2.5

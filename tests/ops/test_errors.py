@@ -42,7 +42,7 @@ from ops.cli import build_parser, main
 from ops.common import Aws, OpsError, StackOutputs
 from ops.errors import EXIT_CODES, explain
 from ops.pulumi_stack import PulumiInterrupted, PulumiStack
-from tests.ops.conftest import AWS_ENVIRONMENT, NAME, REGION, STACK, FakePulumiStack, cli_error
+from tests.ops.conftest import AWS_ENVIRONMENT, NAME, REGION, STACK, TEST_POLL_SECONDS, FakePulumiStack, cli_error
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -286,7 +286,7 @@ def test_deleted_log_group(world, outputs_file, capsys):
 @pytest.fixture
 def fast_deploy(monkeypatch):
     """`deploy` through main() polls every 5 s; the moto task needs a few polls to stop."""
-    monkeypatch.setitem(deploy_module.deploy.__kwdefaults__, "poll", 0.05)
+    monkeypatch.setitem(deploy_module.deploy.__kwdefaults__, "poll", TEST_POLL_SECONDS)
 
 
 def test_deploy_pulumi_failure_shows_the_clis_diagnostics_and_the_state(world, capsys):
@@ -336,7 +336,8 @@ def test_deploy_interrupted_while_migrating(world, capsys, fast_deploy):
 def test_a_service_deleted_during_the_rollout_wait_is_exit_7(world):
     world.client("ecs").delete_service(cluster=NAME, service=NAME, force=True)
     with pytest.raises(OpsError) as raised:  # the services_stable waiter's terminal failure, not a timeout
-        deploy_module.wait_until_healthy(Aws(REGION), StackOutputs(dict(world.outputs), "test"), 1, print, poll=0.05)
+        deploy_module.wait_until_healthy(Aws(REGION), StackOutputs(dict(world.outputs), "test"), 1, print,
+                                          poll=TEST_POLL_SECONDS)
     failure = explain(raised.value, STACK)
     assert failure.code == 7 and f"ECS service {NAME} is gone (INACTIVE)" in failure.cause
 

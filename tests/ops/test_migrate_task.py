@@ -21,7 +21,7 @@ from ops.common import OpsError
 from ops.migrate import STATUS_COMMAND
 from ops.pulumi_stack import PROJECT_DIR
 from tests.migrations import recorded
-from tests.ops.conftest import NAME, STACK, FakePulumiStack
+from tests.ops.conftest import NAME, STACK, TEST_POLL_SECONDS, FakePulumiStack
 from tests.ops.test_commands import (
     Recorder,
     all_tasks,
@@ -33,7 +33,7 @@ from tests.ops.test_commands import (
     set_container,
 )
 
-FAST = ("--timeout", "60", "--poll-seconds", "0.05")
+FAST = ("--timeout", "60", "--poll-seconds", str(TEST_POLL_SECONDS))
 FAILED = "20260301000000_add_email"
 
 
@@ -150,7 +150,7 @@ def test_local_options_are_refused_with_a_stack(world, outputs_file, capsys, loc
 
 def test_preflight_shows_a_failed_migration_when_asked(world, outputs_file, container):
     code, out = run(["preflight", "-s", STACK, "--outputs", str(outputs_file), "--migrations", "--poll-seconds",
-                     "0.05"], world, container(recorded.log_lines("status_failed"), 1))
+                     str(TEST_POLL_SECONDS)], world, container(recorded.log_lines("status_failed"), 1))
     assert code == 1
     row = next(line for line in out.lines[-1].splitlines() if "migrations" in line and line.startswith("FAIL"))
     assert f"failed: {FAILED}" in row
