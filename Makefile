@@ -125,8 +125,8 @@ lint: test-env
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 	$(VENV)/bin/zizmor $(if $(GH_TOKEN),,--offline) --no-progress .github/workflows
 
-# The tests spread over all cores (pytest-xdist, idle workers take queued tests): 60 s against 103 s
-# serial on two quiet cores. On a machine already busy with other builds PYTEST_ARGS= (serial) can be
+# The tests spread over all cores (pytest-xdist, idle workers take queued tests): 43 s against 82 s
+# serial on two cores (warm). On a machine already busy with other builds PYTEST_ARGS= (serial) can be
 # faster: each worker evaluates the stacks and starts moto and PostgreSQL again.
 PYTEST_ARGS ?= -n auto --dist worksteal
 
