@@ -96,8 +96,8 @@ def network(moto_url):
 
 
 # The moto-backed tests poll this often (`--poll-seconds`): moto's ECS task stops after a few DescribeTasks
-# calls, not after AWS's 30-60 s, so at the commands' floor (ops.common.MIN_POLL_SECONDS) a test spent most
-# of its time asleep between polls: 14 s over the ops tests, a core left idle.
+# calls, not after AWS's 30-60 s, so at the commands' floor (ops.common.MIN_POLL_SECONDS) the waiter threads
+# slept 14.5 s over the ops tests between polls (0.4 s at this rate).
 TEST_POLL_SECONDS = 0.005
 
 
