@@ -155,7 +155,11 @@ def wait_for_task(aws: Aws, cluster: str, task_arn: str, timeout: float, followe
         raise outcome["failure"]
     if "error" in outcome:
         raise TaskTimeout(str(outcome["error"]))
-    return aws.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
+    task = aws.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
+    # The waiter may see the task stop between this loop's last poll and its check of the waiter.
+    if task["lastStatus"] != last_status:
+        printer(f"[{int(time.monotonic() - started):>4}s] task {task['lastStatus']}")
+    return task
 
 
 def show_logs(lines: list[str], printer: Printer) -> None:
