@@ -130,10 +130,19 @@ lint: test-env
 # faster: each worker evaluates the stacks and starts moto and PostgreSQL again.
 PYTEST_ARGS ?= -n auto --dist worksteal
 
-# The Python environment (then lint) and the app's npm install/build share nothing: they run side by side.
+# The app's npm install and build (~6 s) run beside the Python environment, lint and the tests: pytest starts
+# as soon as lint passes, and the tests that need app/ wait for the build (tests/conftest.py, app_build),
+# which writes its exit status to APP_BUILD_STATUS and its output to build/app-build.log.
+APP_BUILD_STATUS := build/app-build.status
 test:
-	@$(MAKE) --no-print-directory -j2 lint app-build
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@mkdir -p build; rm -f $(APP_BUILD_STATUS); \
+	{ $(MAKE) --no-print-directory app-build > build/app-build.log 2>&1; echo $$? > $(APP_BUILD_STATUS).tmp; \
+	  mv $(APP_BUILD_STATUS).tmp $(APP_BUILD_STATUS); } & \
+	$(MAKE) --no-print-directory lint && APP_BUILD_STATUS=$(CURDIR)/$(APP_BUILD_STATUS) $(PY) -m pytest $(PYTEST_ARGS); \
+	status=$$?; wait; \
+	if [ "$$(cat $(APP_BUILD_STATUS))" != 0 ]; then \
+	  echo "make app-build failed (build/app-build.log):" >&2; tail -n 40 build/app-build.log >&2; exit 1; fi; \
+	exit $$status
 
 # The policy pack over 500, 1,000 and 5,000 resources through gRPC, as the CLI drives it (not part of `make test`).
 bench-policies: venv

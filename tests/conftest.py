@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from offline.runtime import PlannedResource, PlannedStack, evaluate_stack
 
 ROOT = Path(__file__).resolve().parent.parent
+APP_BUILD_TIMEOUT_SECONDS = 900
 STACKS = ("prod", "staging")
 
 
@@ -28,6 +31,30 @@ def pytest_unconfigure(config):
     # spent 1.5-3 s there, and the controller waited for both (3.5 s between the last test and the summary,
     # 0.7 s with this). Frozen objects are left out of collections; the process exits all the same.
     gc.freeze()
+
+
+def wait_for_app_build(status: Path, timeout: float) -> None:
+    """Wait until `make app-build`'s exit status lands in ``status`` (moved there whole); fail with the end of
+    its log (beside it, app-build.log) unless it is 0."""
+    deadline = time.monotonic() + timeout
+    while not status.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"`make app-build` has not finished within {timeout:g} s ({status.with_name('app-build.log')})")
+        time.sleep(0.05)
+    code = status.read_text().strip()
+    if code != "0":
+        log = status.with_name("app-build.log")
+        output = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else "(no log)"
+        pytest.fail(f"`make app-build` failed (exit {code}), {log}:\n{output}")
+
+
+@pytest.fixture(scope="session")
+def app_build() -> Path:
+    """app/ installed (npm ci) and built (tsc). `make test` builds it beside the tests, writing the build's exit
+    status to the file APP_BUILD_STATUS names: the tests that run the app or the Prisma CLI wait for it."""
+    if status := os.environ.get("APP_BUILD_STATUS"):
+        wait_for_app_build(Path(status), APP_BUILD_TIMEOUT_SECONDS)
+    return ROOT / "app"
 
 
 @pytest.fixture(scope="session")

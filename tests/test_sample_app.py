@@ -33,7 +33,7 @@ def require_built_app(main: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def node() -> str:
+def node(app_build) -> str:
     binary = shutil.which("node")
     assert binary, "Node.js (20 or later) is required for the sample app tests"
     require_built_app(MAIN)

@@ -12,12 +12,14 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 import tomllib
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for_app_build
 
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 PACK = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
@@ -129,6 +131,27 @@ def test_make_builds_the_virtualenv_with_the_distributions_build_of_the_same_pyt
     assert python_make_picks(tmp_path, (3, 11), None) == "python3 python3"
     # An explicit choice wins.
     assert python_make_picks(tmp_path, (3, 11), (3, 11), PYTHON="python3.12") == "python3.12 python3.12"
+
+
+def test_the_tests_that_need_app_wait_for_the_build_make_test_runs_beside_them(tmp_path):
+    status = tmp_path / "app-build.status"
+
+    def finish(code: str) -> None:  # as the Makefile does: written aside, then moved in whole
+        (tmp_path / "status.tmp").write_text(code + "\n")
+        (tmp_path / "status.tmp").rename(status)
+
+    threading.Timer(0.3, finish, ["0"]).start()
+    started = time.monotonic()
+    wait_for_app_build(status, timeout=30)
+    assert time.monotonic() - started >= 0.3
+
+    finish("2")
+    (tmp_path / "app-build.log").write_text(
+        "cd app && npm run build\nsrc/main.ts(61,7): error TS2322: Type 'string' is not assignable to type 'number'.\n")
+    with pytest.raises(pytest.fail.Exception, match=r"failed \(exit 2\)(.|\n)*error TS2322"):
+        wait_for_app_build(status, timeout=30)
+    with pytest.raises(pytest.fail.Exception, match="has not finished within 0.2 s"):
+        wait_for_app_build(tmp_path / "never", timeout=0.2)
 
 
 @pytest.mark.parametrize("which", PYPROJECTS)

@@ -16,7 +16,7 @@ MISSING_POSTGRES = ("PostgreSQL server binaries (pg_ctl) not found: install Debi
 
 
 @pytest.fixture(scope="session")
-def pg() -> Iterator[Cluster]:
+def pg(app_build) -> Iterator[Cluster]:
     pg_ctl = find_pg_ctl()
     if not pg_ctl:
         if os.environ.get("CI"):  # CI must run these tests, never skip them

@@ -119,7 +119,7 @@ def test_a_database_without_history_is_baselined(database):
     assert history(database) == [(scenarios.INIT, hashlib.sha256(INIT_SQL.read_bytes()).hexdigest(), True, False, 0)]
 
 
-def test_a_server_that_hangs_up_is_unreachable_too():
+def test_a_server_that_hangs_up_is_unreachable_too(app_build):
     """What a proxy or a firewall that drops the connection looks like (the stock adapter said
     "External error id#0")."""
     with socket.socket() as listener:
