@@ -11,7 +11,16 @@ import traceback
 from pathlib import Path
 
 from ops import errors
-from ops.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Aws, OpsError, StackOutputs
+from ops.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    MIN_POLL_SECONDS,
+    Aws,
+    OpsError,
+    StackOutputs,
+)
 from ops.pulumi_stack import PulumiStack
 
 DESCRIPTION = """\
@@ -89,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--migrations", action="store_true",
                    help="also run `prisma migrate status` as a one-off task and report pending and failed migrations")
     p.add_argument("--poll-seconds", type=float, default=6.0, metavar="SECONDS",
-                   help="with --migrations: how often to refresh the status task")
+                   help=f"with --migrations: how often to refresh the status task (not more often than every "
+                        f"{MIN_POLL_SECONDS:g} s)")
 
     p = _command(sub, "migrate", [stack_options(required=False), reading],
                  "database migrations: a one-off task (-s STACK) or a database URL (--database-url)",
@@ -107,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=900, metavar="SECONDS",
                    help="how long to wait for the task to stop before giving up")
     p.add_argument("--poll-seconds", type=float, default=6.0, metavar="SECONDS",
-                   help="how often to refresh the task's state and fetch new log lines")
+                   help=f"how often to refresh the task's state and fetch new log lines (not more often than every "
+                        f"{MIN_POLL_SECONDS:g} s)")
     p.add_argument("--database-url", metavar="URL",
                    help="apply app/prisma/migrations to this database with the app's Prisma CLI (no stack, no AWS; "
                         "default: $DATABASE_URL when -s is not given)")

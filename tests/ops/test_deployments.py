@@ -4,6 +4,7 @@ against botocore's Stubber, which checks every request and response against ECS'
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import threading
 
@@ -11,6 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from ops import deployments
+from ops.cli import build_parser
 from ops.common import OpsError, StackOutputs, poll_delay, waiter_config
 from ops.rollback import rollback
 from tests.ops.conftest import stubbed_client
@@ -206,3 +208,7 @@ def test_polls_never_come_faster_than_every_50_ms():
     assert waiter_config(timeout=1, poll=0) == {"Delay": 0.05, "MaxAttempts": 20}
     assert waiter_config(timeout=60, poll=6) == {"Delay": 6, "MaxAttempts": 10}
     assert poll_delay(0.01) == 0.05 and poll_delay(2.5) == 2.5
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name in ("migrate", "preflight"):
+        assert "(not more often than every 0.05 s)" in " ".join(commands[name].format_help().split()), name
