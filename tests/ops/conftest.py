@@ -13,6 +13,7 @@ from typing import Any
 import botocore.session
 import pytest
 from moto.backends import get_backend
+from moto.core.responses import BaseResponse
 from moto.server import ThreadedMotoServer
 
 import ops.common
@@ -57,14 +58,39 @@ def workstation_environment(monkeypatch):
         monkeypatch.delenv(variable, raising=False)
 
 
+# What a JSON-protocol AWS endpoint answers for an operation it does not have (an older partition, say):
+# 400 with Coral's error type, which botocore does not retry.
+UNKNOWN_OPERATION = 400, json.dumps({"__type": "com.amazon.coral.service#UnknownOperationException"})
+
+
+def answer_unknown_operations_as_aws_does(patch: pytest.MonkeyPatch) -> None:
+    """moto answers an operation it lacks (ECS's ListServiceDeployments, for one) with HTTP 500, which
+    botocore's standard mode retries with backoff: up to a second of sleeping per call, and an endpoint
+    AWS never is. The commands must treat the missing operation as AWS reports it."""
+    call_action = BaseResponse.call_action
+
+    def call_action_or_unknown_operation(self):
+        try:
+            return call_action(self)
+        except NotImplementedError:
+            if not self.headers.get("X-Amz-Target"):  # query and REST protocols word it differently
+                raise
+            status, body = UNKNOWN_OPERATION
+            return status, {"Content-Type": "application/x-amz-json-1.1"}, body
+
+    patch.setattr(BaseResponse, "call_action", call_action_or_unknown_operation)
+
+
 @pytest.fixture(scope="session")
 def moto_url():
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        answer_unknown_operations_as_aws_does(patch)
+        server.start()
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+        server.stop()
 
 
 def talk_to_moto(patch: pytest.MonkeyPatch, moto_url: str) -> None:

@@ -1,6 +1,7 @@
 """Following a blue/green, canary or linear deployment through its phases, and rolling one back with
 ECS's own StopServiceDeployment. moto 5.2.5 has none of ECS's service-deployment APIs, so these run
-against botocore's Stubber, which checks every request and response against ECS's service model."""
+against botocore's Stubber, which checks every request and response against ECS's service model. The
+moto-backed tests meet the operations' absence as AWS reports it (the last test here)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import datetime
 import threading
 
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from ops import deployments
 from ops.cli import build_parser
-from ops.common import OpsError, StackOutputs, poll_delay, waiter_config
+from ops.common import Aws, OpsError, StackOutputs, poll_delay, waiter_config
 from ops.rollback import rollback
 from tests.ops.conftest import stubbed_client
 
@@ -212,3 +214,13 @@ def test_polls_never_come_faster_than_every_50_ms():
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     for name in ("migrate", "preflight"):
         assert "(not more often than every 0.05 s)" in " ".join(commands[name].format_help().split()), name
+
+
+def test_the_moto_server_lacks_the_history_as_an_aws_endpoint_without_it_does(aws):
+    """One 400 UnknownOperationException, not retried: moto's own 500 was retried by botocore's standard
+    mode with backoff, a second of sleep in each deploy and rollback test and an answer AWS never gives."""
+    with pytest.raises(ClientError) as caught:
+        Aws(REGION).ecs.list_service_deployments(cluster=NAME, service=NAME)
+    assert caught.value.response["Error"]["Code"] == "UnknownOperationException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 0
