@@ -18,6 +18,8 @@ import tomllib
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import parse_wheel_filename
 
 from tests.conftest import ROOT, wait_for_app_build
 
@@ -152,6 +154,34 @@ def test_the_tests_that_need_app_wait_for_the_build_make_test_runs_beside_them(t
         wait_for_app_build(status, timeout=30)
     with pytest.raises(pytest.fail.Exception, match="has not finished within 0.2 s"):
         wait_for_app_build(tmp_path / "never", timeout=0.2)
+
+
+def uv_requirements() -> list[tuple[Requirement, set[str]]]:
+    """requirements-uv.txt as pip reads it: each requirement with its hashes."""
+    entries = []
+    for line in (ROOT / "requirements-uv.txt").read_text().replace("\\\n", " ").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            requirement, *hashes = re.split(r"\s+--hash=sha256:", line.strip())
+            entries.append((Requirement(requirement), set(hashes)))
+    return entries
+
+
+PLATFORMS = [("linux", "x86_64"), ("linux", "aarch64"), ("darwin", "arm64"), ("darwin", "x86_64"), ("win32", "AMD64")]
+
+
+def test_the_bootstrapped_uv_is_one_release_on_every_platform():
+    """The Linux x86_64 wheel's own URL (pip skips uv's index page) and the release by version elsewhere."""
+    (wheel, wheel_hashes), (release, release_hashes) = uv_requirements()
+    (pin,) = release.specifier
+    name, version, _build, tags = parse_wheel_filename(wheel.url.rsplit("/", 1)[1])
+    assert (wheel.name, name, release.name, pin.operator) == ("uv", "uv", "uv", "==")
+    assert str(version) == pin.version, "the wheel's URL and the pinned version name different releases"
+    assert {tag.platform for tag in tags} >= {"manylinux_2_17_x86_64"}
+    assert len(wheel_hashes) == 1 and wheel_hashes < release_hashes, "the wheel's hash is not one of the release's"
+    for platform, machine in PLATFORMS:
+        applies = [r.marker is None or r.marker.evaluate({"sys_platform": platform, "platform_machine": machine})
+                   for r in (wheel, release)]
+        assert applies == [(platform, machine) == ("linux", "x86_64"), (platform, machine) != ("linux", "x86_64")]
 
 
 @pytest.mark.parametrize("which", PYPROJECTS)
