@@ -132,16 +132,28 @@ PYTEST_ARGS ?= -n auto --dist worksteal
 
 # The app's npm install and build (~6 s) run beside the Python environment, lint and the tests: pytest starts
 # as soon as lint passes, and the tests that need app/ wait for the build (tests/conftest.py, app_build),
-# which writes its exit status to APP_BUILD_STATUS and its output to build/app-build.log.
+# which writes its exit status to APP_BUILD_STATUS and its output beside it (build/app-build.log).
+# The build runs in a process group of its own (set -m), which Ctrl-C and a CI cancel (they reach the foreground
+# group) do not reach: the trap stops it with SIGTERM and returns once it has finished (npm ci cleans up for a
+# second or two; a build still there after 10 s is killed). Otherwise the next `make test` could start an npm ci
+# over the one still writing app/node_modules. The build's shell outlives the SIGTERM (trap :) to wait for it.
+# TEST_BUILD and TEST_CHECKS are what the recipe runs (tests/test_toolchain.py stands in for them).
 APP_BUILD_STATUS := build/app-build.status
+APP_BUILD_LOG = $(dir $(APP_BUILD_STATUS))app-build.log
+TEST_BUILD = $(MAKE) --no-print-directory app-build
+TEST_CHECKS = $(MAKE) --no-print-directory lint && APP_BUILD_STATUS=$(CURDIR)/$(APP_BUILD_STATUS) $(PY) -m pytest $(PYTEST_ARGS)
 test:
-	@mkdir -p build; rm -f $(APP_BUILD_STATUS); \
-	{ $(MAKE) --no-print-directory app-build > build/app-build.log 2>&1; echo $$? > $(APP_BUILD_STATUS).tmp; \
-	  mv $(APP_BUILD_STATUS).tmp $(APP_BUILD_STATUS); } & \
-	$(MAKE) --no-print-directory lint && APP_BUILD_STATUS=$(CURDIR)/$(APP_BUILD_STATUS) $(PY) -m pytest $(PYTEST_ARGS); \
-	status=$$?; wait; \
+	@mkdir -p $(dir $(APP_BUILD_STATUS)); rm -f $(APP_BUILD_STATUS); \
+	set -m; { trap : TERM; $(TEST_BUILD) > $(APP_BUILD_LOG) 2>&1 < /dev/null; echo $$? > $(APP_BUILD_STATUS).tmp; \
+	  mv $(APP_BUILD_STATUS).tmp $(APP_BUILD_STATUS); } & build=$$!; set +m; \
+	stop_build() { kill -TERM -- -$$build 2>/dev/null; \
+	  for ((tenths = 0; tenths < 100; tenths++)); do kill -0 $$build 2>/dev/null || return 0; sleep 0.1; done; \
+	  kill -KILL -- -$$build 2>/dev/null; }; \
+	trap 'stop_build; exit 130' INT; trap 'stop_build; exit 143' TERM; \
+	$(TEST_CHECKS); \
+	status=$$?; wait $$build; \
 	if [ "$$(cat $(APP_BUILD_STATUS))" != 0 ]; then \
-	  echo "make app-build failed (build/app-build.log):" >&2; tail -n 40 build/app-build.log >&2; exit 1; fi; \
+	  echo "make app-build failed ($(APP_BUILD_LOG)):" >&2; tail -n 40 $(APP_BUILD_LOG) >&2; exit 1; fi; \
 	exit $$status
 
 # The policy pack over 500, 1,000 and 5,000 resources through gRPC, as the CLI drives it (not part of `make test`).

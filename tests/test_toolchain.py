@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -182,6 +183,64 @@ def test_the_bootstrapped_uv_is_one_release_on_every_platform():
         applies = [r.marker is None or r.marker.evaluate({"sys_platform": platform, "platform_machine": machine})
                    for r in (wheel, release)]
         assert applies == [(platform, machine) == ("linux", "x86_64"), (platform, machine) != ("linux", "x86_64")]
+
+
+def running(marker: str) -> list[int]:
+    """Processes whose command line holds ``marker`` (zombies are not running)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline, open(f"/proc/{entry}/stat") as stat:
+                if marker.encode() in cmdline.read() and stat.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+# Stands in for npm ci: on SIGINT or SIGTERM it takes a second to remove what it half-installed, as npm does.
+STAND_IN_BUILD = """
+import pathlib, signal, sys, time
+def stop(*_):
+    time.sleep(1)
+    pathlib.Path(sys.argv[1]).write_text("cleaned up")
+    sys.exit(130)
+signal.signal(signal.SIGINT, stop)
+signal.signal(signal.SIGTERM, stop)
+pathlib.Path(sys.argv[2]).touch()
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes from /proc")
+def test_ctrl_c_during_make_test_returns_only_once_the_app_build_beside_it_has_stopped(tmp_path):
+    """A terminal's Ctrl-C: `make test` must not return while npm ci still writes app/node_modules, or the next
+    `make test` starts another one over it."""
+    build, cleaned, started = tmp_path / "build.py", tmp_path / "cleaned", tmp_path / "started"
+    build.write_text(STAND_IN_BUILD)
+    inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    output = (tmp_path / "make.out").open("w")
+    make = subprocess.Popen(
+        ["make", "-s", "test", f"TEST_BUILD={sys.executable} {build} {cleaned} {started}",
+         f"TEST_CHECKS={sys.executable} -c 'import time; time.sleep(600)'", f"APP_BUILD_STATUS={tmp_path}/status"],
+        cwd=ROOT, start_new_session=True, stdout=output, stderr=subprocess.STDOUT,
+        env={key: value for key, value in os.environ.items() if key not in inherited})
+    try:
+        deadline = time.monotonic() + 20
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert running(str(build)), "the stand-in build did not start"
+        time.sleep(0.2)  # the stand-in checks have started too
+        os.killpg(make.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the foreground group
+        make.wait(timeout=20)
+        assert running(str(build)) == [] and cleaned.exists(), "make returned while the app build was still stopping"
+        assert make.returncode != 0
+        assert (tmp_path / "status").read_text().strip() == "130"  # the build's own exit, recorded
+    finally:
+        for pid in running(str(build)):
+            os.kill(pid, signal.SIGKILL)
+        make.kill()
+        output.close()
 
 
 @pytest.mark.parametrize("which", PYPROJECTS)
