@@ -217,20 +217,21 @@ def test_ctrl_c_during_make_test_returns_only_once_the_app_build_beside_it_has_s
     """A terminal's Ctrl-C: `make test` must not return while npm ci still writes app/node_modules, or the next
     `make test` starts another one over it."""
     build, cleaned, started = tmp_path / "build.py", tmp_path / "cleaned", tmp_path / "started"
+    checks = f"{tmp_path}/checks"  # names the stand-in for lint and pytest among the processes
     build.write_text(STAND_IN_BUILD)
     inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
     output = (tmp_path / "make.out").open("w")
     make = subprocess.Popen(
         ["make", "-s", "test", f"TEST_BUILD={sys.executable} {build} {cleaned} {started}",
-         f"TEST_CHECKS={sys.executable} -c 'import time; time.sleep(600)'", f"APP_BUILD_STATUS={tmp_path}/status"],
+         f"TEST_CHECKS={sys.executable} -c 'import time; time.sleep(600)' {checks}",
+         f"APP_BUILD_STATUS={tmp_path}/status"],
         cwd=ROOT, start_new_session=True, stdout=output, stderr=subprocess.STDOUT,
         env={key: value for key, value in os.environ.items() if key not in inherited})
     try:
         deadline = time.monotonic() + 20
-        while not started.exists() and time.monotonic() < deadline:
+        while not (started.exists() and running(checks)) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert running(str(build)), "the stand-in build did not start"
-        time.sleep(0.2)  # the stand-in checks have started too
+        assert running(str(build)) and running(checks), "the stand-ins did not start"
         os.killpg(make.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the foreground group
         make.wait(timeout=20)
         assert running(str(build)) == [] and cleaned.exists(), "make returned while the app build was still stopping"
