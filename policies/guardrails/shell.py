@@ -32,8 +32,8 @@ def _walk(node, found: list[list[str]]) -> None:
     for attribute in ("parts", "list"):
         for child in getattr(node, attribute, None) or []:
             _walk(child, found)
-    inner = getattr(node, "command", None)  # command substitutions and process substitutions
-    if inner is not None and hasattr(inner, "kind"):
+    inner = getattr(node, "command", None)  # command substitutions and process substitutions hold a tree
+    if inner is not None:
         _walk(inner, found)
 
 
@@ -104,4 +104,4 @@ def simple_commands(script: str) -> list[list[str]]:
 def looks_like_script(word: str) -> bool:
     """A single exec-form word that is really a shell command line (``["npx prisma migrate deploy"]``)."""
     stripped = word.strip()
-    return " " in stripped or "\n" in stripped or any(op in stripped for op in ("&&", "||", ";", "|"))
+    return " " in stripped or "\n" in stripped or any(op in stripped for op in ("&&", ";", "|"))  # "|" covers "||"

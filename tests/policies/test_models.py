@@ -41,6 +41,16 @@ from guardrails.packages import Package  # isort: skip
     ("echo \"unbalanced", [["echo", "\"unbalanced"]]),
     ("x; ; y", [["x"], ["y"]]),
     ("! a", [["a"]]),
+    # Parsed whole before line by line: a here-document is data, a quoted line break is one word.
+    ("cat <<EOF\nnpx prisma migrate deploy\nEOF\n", [["cat"]]),
+    ("echo \"a\nb\"", [["echo", "a\nb"]]),
+    # Line by line (bashlex cannot read `[[ ]]`): blank lines skipped, parsable lines still parsed.
+    ("[[ x ]]\n\nrun", [["x", "]]"], ["run"]]),
+    ("[[ x ]]\nv=$(inner arg)", [["x", "]]"], ["inner", "arg"]]),
+    # The fallback tokenizer: quotes removed, comments dropped, a run of operators is one separator.
+    ("[[ x ]] && echo \"two words\"", [["x", "]]"], ["echo", "two words"]]),
+    ("[[ -n $XDG ]] && run  # a comment", [["-n", "$XDG", "]]"], ["run"]]),
+    ("[[ x ]] ;&|()<> y", [["x", "]]"], ["y"]]),
 ])
 def test_simple_commands(script, commands):
     assert shell.simple_commands(script) == commands
