@@ -269,6 +269,25 @@ def test_pull_requests_run_the_tests_and_check_migrations_against_postgresql():
                      f"postgresql://postgres:{postgres['env']['POSTGRES_PASSWORD']}@localhost:5432/postgres"]
 
 
+def test_mutation_testing_runs_weekly_and_keeps_its_report_whatever_the_score():
+    workflow = load("mutation.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}  # too slow for a pull request
+    (schedule,) = workflow["on"]["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*") and weekday.isdigit() and minute.isdigit() and hour.isdigit()  # once a week
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    order = steps(job)
+    run = [s for s in order if s.get("run")]
+    assert [s["run"] for s in run] == ["make mutate"]
+    (upload,) = step_using(job, "actions/upload-artifact")
+    assert order.index(run[0]) < order.index(upload)
+    assert upload["with"]["path"] == "build/mutation/report.md" and upload["with"]["if-no-files-found"] == "error"
+    assert upload["if"] == "${{ !cancelled() }}"  # a failing score is when the survivors matter most
+    # The full run takes ~70 minutes on 2 cores (README); the job must outlast it.
+    assert job["timeout-minutes"] >= 120
+
+
 def test_pull_requests_plan_every_stack_against_the_base_branch():
     jobs = load("preview.yml")["jobs"]
     assert step_running(jobs["stacks"], "offline.ci_env stacks")["id"] == "stacks"
