@@ -28,6 +28,12 @@ def pack(prod):
         yield stub
 
 
+@pytest.fixture(scope="module")
+def staging_pack(staging):
+    with PolicyPackServer(staging) as stub:
+        yield stub
+
+
 def diagnostics(pack, plan) -> set[tuple[str, str]]:
     return {(d.policy, d.level) for d in analyze(pack, plan).diagnostics}
 
@@ -99,13 +105,11 @@ def test_a_production_release_that_bakes_needs_no_alarm_rollback(pack, shifting)
     assert safety_net in diagnostics(pack, unbaked)
 
 
-def test_plain_http_is_fine_outside_production(staging):
-    with PolicyPackServer(staging) as stub:
-        assert diagnostics(stub, staging) == set()
+def test_plain_http_is_fine_outside_production(staging_pack, staging):
+    assert diagnostics(staging_pack, staging) == set()
 
 
-def test_a_protected_stack_is_production_whatever_its_name(staging):
+def test_a_protected_stack_is_production_whatever_its_name(staging_pack, staging):
     protected = copy.deepcopy(staging)
     edit(protected, "LoadBalancer", "alb", lambda x: x.update(enableDeletionProtection=True))
-    with PolicyPackServer(staging) as stub:
-        assert ("alb-https-in-production", "mandatory") in diagnostics(stub, protected)
+    assert ("alb-https-in-production", "mandatory") in diagnostics(staging_pack, protected)
