@@ -89,7 +89,6 @@ class SharedConversionServicer(sdk._PolicyAnalyzerServicer):
             policyPackVersion=version,
             message=f"can't run policy '{policy.name}' from policy pack '{name}@v{version}' during preview: "
                     f"{error.message}",
-            urn="",
             description=policy.description,
             enforcementLevel=self._map_enforcement_level(sdk.EnforcementLevel.ADVISORY),
         ))
@@ -140,20 +139,18 @@ class SharedConversionServicer(sdk._PolicyAnalyzerServicer):
         return response
 
     def _stack_resources(self, request) -> list[sdk.PolicyResource]:
-        resources: list[sdk.PolicyResource] = []
-        by_urn: dict[str, sdk.PolicyResource] = {}
-        for r in request.resources:
-            resource = sdk.PolicyResource(r.type, _properties(r.properties), r.urn, r.name,
-                                          self._get_resource_options(r), self._get_provider_resource(r), None, [], {})
-            resources.append(resource)
-            by_urn[r.urn] = resource
-        for r, resource in zip(request.resources, resources, strict=True):
+        converted = [(r, sdk.PolicyResource(r.type, _properties(r.properties), r.urn, r.name,
+                                            self._get_resource_options(r), self._get_provider_resource(r), None,
+                                            [], {}))
+                     for r in request.resources]
+        by_urn = {r.urn: resource for r, resource in converted}
+        for r, resource in converted:  # links once every resource exists: a parent may come after its child
             if r.parent in by_urn:
                 resource.parent = by_urn[r.parent]
             resource.dependencies.extend(by_urn[d] for d in r.dependencies if d in by_urn)
             for key, deps in r.propertyDependencies.items():
                 resource.property_dependencies[key] = [by_urn[u] for u in deps.urns if u in by_urn]
-        return resources
+        return [resource for _, resource in converted]
 
     def AnalyzeStack(self, request, _context):
         self._configure_runtime_settings()

@@ -756,7 +756,8 @@ def test_engine_converts_once_and_skips_policies_for_other_types(monkeypatch):
     first = common.resource_policy("one", "d", ["t"], lambda args, report: report("one"))
     second = common.resource_policy("two", "d", ["t"], lambda args, report: report(f"two {args.props['a']}"))
     other = common.resource_policy("three", "d", ["u"], lambda args, report: report("three"))
-    response = servicer_with(first, second, other).Analyze(request(), None)
+    stack = StackValidationPolicy(name="s", description="d", validate=lambda args, report: report("stack"))
+    response = servicer_with(other, stack, first, second).Analyze(request(), None)  # skipped ones first
     assert [(d.policyName, d.message) for d in response.diagnostics] == [("one", "d\none"), ("two", "d\ntwo 1")]
     assert len(calls) == 1
     calls.clear()
@@ -780,6 +781,38 @@ def test_engine_levels_not_applicable_and_stack_policies():
     disabled = {"s": analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.DISABLED)}
     assert servicer_with(stack, config=disabled).AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(), None).diagnostics \
         == []
+
+
+def test_engine_reports_a_policy_without_validate_and_runs_the_ones_after_it():
+    without = ResourceValidationPolicy(name="fixer", description="d", remediate=lambda args: None)  # remediation only
+    after = ResourceValidationPolicy(name="after", description="d", validate=lambda args, report: report("ran"))
+    response = servicer_with(without, after).Analyze(request(), None)
+    assert [(n.policy_name, n.reason) for n in response.not_applicable] == [
+        ("fixer", "Policy does not implement validate")]  # the SDK's words
+    assert [d.policyName for d in response.diagnostics] == ["after"]
+
+
+def test_engine_gives_stack_policies_each_resource_as_the_sdk_builds_it_and_their_config():
+    seen = []
+    policy = StackValidationPolicy(name="s", description="d", validate=lambda args, report: seen.append(args))
+    properties = struct_pb2.Struct()
+    properties.update({"size": 3})
+    provider = analyzer_pb2.AnalyzerProviderResource(type="pulumi:providers:aws", urn="urn:provider", name="aws")
+    resource = analyzer_pb2.AnalyzerResource(
+        type="aws:s3/bucket:Bucket", urn="urn:bucket", name="bucket", properties=properties,
+        options=analyzer_pb2.AnalyzerResourceOptions(protect=True), provider=provider)
+    limit = struct_pb2.Struct()
+    limit.update({"limit": 2})
+    config = {"s": analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.MANDATORY, properties=limit)}
+    servicer_with(policy, config=config).AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[resource]), None)
+    ((args),) = seen
+    assert args.get_config() == {"limit": 2}
+    (converted,) = args.resources
+    assert (converted.resource_type, dict(converted.props), converted.urn, converted.name) == (
+        "aws:s3/bucket:Bucket", {"size": 3}, "urn:bucket", "bucket")
+    assert converted.opts.protect is True
+    assert (converted.provider.resource_type, converted.provider.urn, converted.provider.name) == (
+        "pulumi:providers:aws", "urn:provider", "aws")
 
 
 def test_engine_runs_awaitable_policies():
@@ -820,6 +853,10 @@ def test_stack_resources_keep_parents_dependencies_and_property_dependencies():
         ._stack_resources(analyzer_pb2.AnalyzeStackRequest(resources=resources))
     assert b.parent is a and b.dependencies == [a] and b.property_dependencies == {"p": [a]}
     assert a.parent is None and a.dependencies == [] and a.property_dependencies == {}
+    # A child listed before its parent is linked too.
+    b, a = servicer_with(StackValidationPolicy(name="s", description="d", validate=lambda x, y: None)) \
+        ._stack_resources(analyzer_pb2.AnalyzeStackRequest(resources=resources[::-1]))
+    assert (b.name, a.name) == ("b", "a") and b.parent is a and b.dependencies == [a]
 
 
 # ----------------------------------------------------------------------------- IAM through the policy
