@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import boto3
@@ -11,6 +12,7 @@ from botocore.stub import Stubber
 
 from offline.cost import estimate_planned, live_prices, main, price_from_product
 
+from costing import live  # isort: skip
 from costing.live import _usage_type as live_usage_type  # isort: skip
 from offline.rollout import AWS_DEFAULTS, Rollout, rollout_of
 from offline.runtime import evaluate_stack
@@ -194,11 +196,64 @@ def test_live_prices_read_the_pricing_api_for_any_region():
     assert prices["retrieved"].startswith("live")
 
 
+def stubbed_pricing(answers: dict[tuple[str, str], list[str]], region: str):
+    """A Pricing API client under botocore's Stubber that lists ``answers`` per (service, product family)."""
+    client = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    for service, family in dict.fromkeys((q[0], q[1]) for q in live.LIVE_PRICE_QUERIES):
+        stubber.add_response("get_products", {"PriceList": answers.get((service, family), []),
+                                              "FormatVersion": "aws_v1"}, {
+            "ServiceCode": service, "Filters": [
+                {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
+                {"Type": "TERM_MATCH", "Field": "productFamily", "Value": family}]})
+    stubber.activate()
+    return client
+
+
+def test_live_prices_skip_what_the_api_does_not_list_and_leave_the_base_table_alone():
+    base = copy.deepcopy(P)
+    # No Fargate prices listed (the first queries), a NAT price that is.
+    answers = {("AmazonEC2", "NAT Gateway"): [pricing_document("APS5-NatGateway-Hours", "0.071")]}
+    table = live.live_region_table("ap-south-2", base, stubbed_pricing(answers, "ap-south-2"))
+    assert table["nat"]["hour"] == 0.071
+    assert table["fargate"] == P["fargate"] and base == P  # the base table is not changed
+
+
+def test_the_pricing_api_is_asked_in_us_east_1_when_no_client_is_given(monkeypatch):
+    made = []
+    stubbed = stubbed_pricing({}, "ap-south-2")
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: made.append((args, kwargs)) or stubbed)
+    assert live.live_region_table("ap-south-2", P, None) == P
+    assert made == [(("pricing",), {"region_name": "us-east-1"})]  # one of the API's own endpoints
+
+
+def test_no_credentials_when_boto3_cannot_even_look(monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a malformed AWS config file")
+
+    monkeypatch.setattr(boto3, "Session", broken)
+    assert live.credentials_available() is False
+
+
+def test_a_failing_pricing_api_leaves_the_callers_price_document_unchanged(monkeypatch):
+    client = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    prices = copy.deepcopy(load_prices())
+    prices["regionNotes"] = {"eu-west-1": "an earlier note"}
+    monkeypatch.setattr(live, "_LIVE", {})
+    with Stubber(client) as stubber:
+        stubber.add_client_error("get_products", "ThrottlingException", "slow down")
+        document = live.prices_for_region("ap-south-2", prices, client)
+    assert document["regionNotes"]["ap-south-2"].startswith("the AWS Pricing API failed")
+    assert prices["regionNotes"] == {"eu-west-1": "an earlier note"}
+
+
 def test_price_document_without_usd_is_an_error():
     document = json.loads(pricing_document("X", "1"))
     document["terms"]["OnDemand"] = {}
     with pytest.raises(ValueError, match="no OnDemand USD price in X"):
         price_from_product(json.dumps(document))
+    with pytest.raises(ValueError, match="no OnDemand USD price in None"):  # a document without its product
+        price_from_product(json.dumps({"terms": {"OnDemand": {}}}))
 
 
 def test_the_first_price_tier_is_the_price():
