@@ -22,6 +22,9 @@ from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsError
 APP_DIR = Path(__file__).resolve().parent.parent / "app"
 ADAPTER_CONFIG = "prisma.adapter.config.ts"
 ADVISORY_LOCK_ID = 72707369  # Prisma Migrate's pg_advisory_lock key
+# Node 22.1+ keeps V8's compiled code there between runs: on Node 24 the migration tests' 13 CLI runs took 19 s of
+# CPU without it and 15.4-16 s with it. Node 20 ignores the variable. A caller's own NODE_COMPILE_CACHE wins.
+COMPILE_CACHE = Path("node_modules") / ".cache" / "node-compile-cache"
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Lines the CLI prints only because of the adapter config; the WARNING's advice (drop `url` from
@@ -369,7 +372,8 @@ class LocalPrisma:
         env = {**os.environ, "DATABASE_URL": self.database_url,
                # The WebAssembly engines only: the native ones would be downloaded (not possible offline).
                "PRISMA_CLIENT_ENGINE_TYPE": "client", "CHECKPOINT_DISABLE": "1", "NO_COLOR": "1",
-               "NPM_CONFIG_UPDATE_NOTIFIER": "false"}
+               "NPM_CONFIG_UPDATE_NOTIFIER": "false",
+               "NODE_COMPILE_CACHE": os.environ.get("NODE_COMPILE_CACHE") or str(self.app_dir / COMPILE_CACHE)}
         try:
             done = subprocess.run(command, cwd=self.app_dir, env=env, capture_output=True, text=True, input=stdin,
                                   timeout=self.timeout, check=False)

@@ -8,7 +8,7 @@ import threading
 import time
 
 from ops.cli import main
-from ops.prisma import ADVISORY_LOCK_ID, APP_DIR
+from ops.prisma import ADVISORY_LOCK_ID, APP_DIR, COMPILE_CACHE, LocalPrisma
 from tests.migrations import scenarios
 from tests.migrations.conftest import query
 from tests.migrations.postgres import PASSWORD
@@ -135,6 +135,18 @@ def test_a_server_that_hangs_up_is_unreachable_too(app_build):
         code, out = migrate("--database-url", f"postgresql://app:pw@127.0.0.1:{port}/app")
     assert code == 1
     assert out.lines[-1].startswith(f"cannot reach the database server at 127.0.0.1:{port} (P1001)")
+
+
+def test_cli_runs_share_nodes_compile_cache_unless_the_caller_names_one(tmp_path, monkeypatch):
+    """Node 22.1+ reads NODE_COMPILE_CACHE (Node 20, this machine's, ignores it): the stand-in CLI reports it."""
+    fake = tmp_path / "node_modules" / ".bin" / "prisma"
+    fake.parent.mkdir(parents=True)
+    fake.write_text('#!/bin/sh\necho "$NODE_COMPILE_CACHE"\n')
+    fake.chmod(0o755)
+    monkeypatch.delenv("NODE_COMPILE_CACHE", raising=False)
+    assert LocalPrisma("postgresql://u:p@h/d", app_dir=tmp_path).status().stdout == f"{tmp_path / COMPILE_CACHE}\n"
+    monkeypatch.setenv("NODE_COMPILE_CACHE", "/elsewhere")
+    assert LocalPrisma("postgresql://u:p@h/d", app_dir=tmp_path).status().stdout == "/elsewhere\n"
 
 
 def test_drift_between_schema_and_migrations(database, tmp_path):
