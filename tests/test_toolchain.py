@@ -198,11 +198,11 @@ def running(marker: str) -> list[int]:
     return found
 
 
-# Stands in for npm ci: on SIGINT or SIGTERM it takes a second to remove what it half-installed, as npm does.
+# Stands in for npm ci: on SIGINT or SIGTERM it takes a while to remove what it half-installed, as npm does.
 STAND_IN_BUILD = """
 import pathlib, signal, sys, time
 def stop(*_):
-    time.sleep(1)
+    time.sleep(0.3)
     pathlib.Path(sys.argv[1]).write_text("cleaned up")
     sys.exit(130)
 signal.signal(signal.SIGINT, stop)
