@@ -166,8 +166,22 @@ def pricing_document(usage_type: str, price: str) -> str:
     })
 
 
-def test_live_prices_read_the_pricing_api_for_any_region():
+def stubbed_pricing(answers: dict[tuple[str, str], list[str]], region: str) -> tuple[object, Stubber]:
+    """A Pricing API client under botocore's Stubber (it validates both the requests and the responses) that
+    lists ``answers`` per (service, product family), and its stubber."""
     client = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    for service, family in dict.fromkeys((q[0], q[1]) for q in live.LIVE_PRICE_QUERIES):
+        stubber.add_response("get_products", {"PriceList": answers.get((service, family), []),
+                                              "FormatVersion": "aws_v1"}, {
+            "ServiceCode": service, "Filters": [
+                {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
+                {"Type": "TERM_MATCH", "Field": "productFamily", "Value": family}]})
+    stubber.activate()
+    return client, stubber
+
+
+def test_live_prices_read_the_pricing_api_for_any_region():
     answers = {  # what the Pricing API lists per (service, product family) for ap-south-2, Windows and ARM included
         ("AmazonECS", "Compute"): [pricing_document("APS5-Fargate-Windows-vCPU-Hours:perCPU", "0.09"),
                                    pricing_document("APS5-Fargate-vCPU-Hours:perCPU", "0.0505"),
@@ -179,14 +193,9 @@ def test_live_prices_read_the_pricing_api_for_any_region():
         ("AWSELB", "Load Balancer-Application"): [pricing_document("APS5-LoadBalancerUsage", "0.0239"),
                                                   pricing_document("APS5-LCUUsage", "0.0085")],
     }
-    with Stubber(client) as stubber:  # botocore validates both the requests and the responses
-        for (service, family), documents in answers.items():
-            stubber.add_response("get_products", {"PriceList": documents, "FormatVersion": "aws_v1"}, {
-                "ServiceCode": service, "Filters": [
-                    {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "ap-south-2"},
-                    {"Type": "TERM_MATCH", "Field": "productFamily", "Value": family}]})
-        prices = live_prices("ap-south-2", client)
-        stubber.assert_no_pending_responses()
+    client, stubber = stubbed_pricing(answers, "ap-south-2")
+    prices = live_prices("ap-south-2", client)
+    stubber.assert_no_pending_responses()
     table = prices["regions"]["ap-south-2"]
     assert table["fargate"]["x86_64"]["onDemand"] == {"vcpuHour": 0.0505, "gbHour": 0.0055}
     assert table["fargate"]["arm64"]["onDemand"] == {"vcpuHour": 0.0404, "gbHour": 0.0044}
@@ -196,32 +205,20 @@ def test_live_prices_read_the_pricing_api_for_any_region():
     assert prices["retrieved"].startswith("live")
 
 
-def stubbed_pricing(answers: dict[tuple[str, str], list[str]], region: str):
-    """A Pricing API client under botocore's Stubber that lists ``answers`` per (service, product family)."""
-    client = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    stubber = Stubber(client)
-    for service, family in dict.fromkeys((q[0], q[1]) for q in live.LIVE_PRICE_QUERIES):
-        stubber.add_response("get_products", {"PriceList": answers.get((service, family), []),
-                                              "FormatVersion": "aws_v1"}, {
-            "ServiceCode": service, "Filters": [
-                {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
-                {"Type": "TERM_MATCH", "Field": "productFamily", "Value": family}]})
-    stubber.activate()
-    return client
-
-
 def test_live_prices_skip_what_the_api_does_not_list_and_leave_the_base_table_alone():
     base = copy.deepcopy(P)
     # No Fargate prices listed (the first queries), a NAT price that is.
     answers = {("AmazonEC2", "NAT Gateway"): [pricing_document("APS5-NatGateway-Hours", "0.071")]}
-    table = live.live_region_table("ap-south-2", base, stubbed_pricing(answers, "ap-south-2"))
+    client, stubber = stubbed_pricing(answers, "ap-south-2")
+    table = live.live_region_table("ap-south-2", base, client)
+    stubber.assert_no_pending_responses()
     assert table["nat"]["hour"] == 0.071
     assert table["fargate"] == P["fargate"] and base == P  # the base table is not changed
 
 
 def test_the_pricing_api_is_asked_in_us_east_1_when_no_client_is_given(monkeypatch):
     made = []
-    stubbed = stubbed_pricing({}, "ap-south-2")
+    stubbed, _stubber = stubbed_pricing({}, "ap-south-2")
     monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: made.append((args, kwargs)) or stubbed)
     assert live.live_region_table("ap-south-2", P, None) == P
     assert made == [(("pricing",), {"region_name": "us-east-1"})]  # one of the API's own endpoints
