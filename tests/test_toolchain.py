@@ -101,6 +101,12 @@ def fake_python(path, version: tuple[int, int], has_pip: bool):
     return path
 
 
+def as_a_shell_starts_make() -> dict[str, str]:
+    """This environment without what an enclosing `make test` exports (UV_PYTHON) or passes on to sub-makes."""
+    inherited = {"PYTHON", "UV_PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    return {key: value for key, value in os.environ.items() if key not in inherited}
+
+
 def python_make_picks(tmp_path, on_path: tuple[int, int], distribution: tuple[int, int] | None, has_pip: bool = True,
                       **variables: str) -> str:
     """The PYTHON (and UV_PYTHON) make settles on, with ``python3`` on PATH reporting ``on_path`` and the
@@ -109,9 +115,7 @@ def python_make_picks(tmp_path, on_path: tuple[int, int], distribution: tuple[in
     candidate = tmp_path / "usr-bin-python3"
     if distribution:
         fake_python(candidate, distribution, has_pip)
-    # As a shell would start make: not with what an enclosing `make test` exported (UV_PYTHON) or passes on.
-    inherited = {"PYTHON", "UV_PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
-    environment = {key: value for key, value in os.environ.items() if key not in inherited}
+    environment = as_a_shell_starts_make()
     environment["PATH"] = f"{tmp_path / 'bin'}:{environment['PATH']}"
     arguments = [f"{name}={value}" for name, value in {"DISTRIBUTION_PYTHON": str(candidate), **variables}.items()]
     done = subprocess.run(["make", "-s", "-f", "Makefile", "-f", "-", *arguments, "print-python"], cwd=ROOT,
@@ -219,14 +223,13 @@ def test_ctrl_c_during_make_test_returns_only_once_the_app_build_beside_it_has_s
     build, cleaned, started = tmp_path / "build.py", tmp_path / "cleaned", tmp_path / "started"
     checks = f"{tmp_path}/checks"  # names the stand-in for lint and pytest among the processes
     build.write_text(STAND_IN_BUILD)
-    inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
     output = (tmp_path / "make.out").open("w")
     make = subprocess.Popen(
         ["make", "-s", "test", f"TEST_BUILD={sys.executable} {build} {cleaned} {started}",
          f"TEST_CHECKS={sys.executable} -c 'import time; time.sleep(600)' {checks}",
          f"APP_BUILD_STATUS={tmp_path}/status"],
         cwd=ROOT, start_new_session=True, stdout=output, stderr=subprocess.STDOUT,
-        env={key: value for key, value in os.environ.items() if key not in inherited})
+        env=as_a_shell_starts_make())
     try:
         deadline = time.monotonic() + 20
         while not (started.exists() and running(checks)) and time.monotonic() < deadline:

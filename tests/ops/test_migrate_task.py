@@ -23,6 +23,7 @@ from ops.pulumi_stack import PROJECT_DIR
 from tests.migrations import recorded
 from tests.ops.conftest import NAME, STACK, TEST_POLL_SECONDS, FakePulumiStack
 from tests.ops.test_commands import (
+    FAST,
     Recorder,
     all_tasks,
     assert_no_secret_values,
@@ -33,7 +34,6 @@ from tests.ops.test_commands import (
     set_container,
 )
 
-FAST = ("--timeout", "60", "--poll-seconds", str(TEST_POLL_SECONDS))
 FAILED = "20260301000000_add_email"
 
 
