@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,22 @@ def app_build() -> Path:
 @pytest.fixture(scope="session")
 def planned() -> dict[str, PlannedStack]:
     return {stack: evaluate_stack(stack) for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def variant() -> Callable[..., PlannedStack]:
+    """``variant(stack, **overrides)``: the repository's program evaluated with config overrides, once per session
+    for each distinct variant, since several files check the same one (a NAT mode, a deployment strategy).
+    Shared like the session's stacks: copy one before editing it."""
+    evaluated: dict[tuple[str, str], PlannedStack] = {}
+
+    def evaluate(stack: str, **overrides) -> PlannedStack:
+        key = (stack, json.dumps(overrides, sort_keys=True))
+        if key not in evaluated:
+            evaluated[key] = evaluate_stack(stack, config_overrides=overrides)
+        return evaluated[key]
+
+    return evaluate
 
 
 @pytest.fixture(scope="session", params=STACKS)

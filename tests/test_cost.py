@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import boto3
@@ -94,9 +95,9 @@ def test_lean_profile_costs_at_most_55_percent_of_prod(prod, staging):
     ({"costAlbLcu": 5}, "ALB capacity units", "up"),
     ({"natMode": "none"}, "Public IPv4", "up"),  # two tasks with public IPs replace one NAT EIP
 ])
-def test_each_line_item_follows_its_config(prod, overrides, item, direction):
+def test_each_line_item_follows_its_config(prod, variant, overrides, item, direction):
     before = by_prefix(estimate_planned(prod), item)
-    after = by_prefix(estimate_planned(evaluate_stack("prod", config_overrides=overrides)), item)
+    after = by_prefix(estimate_planned(variant("prod", **overrides)), item)
     assert before > 0
     if direction == "gone":
         assert after == 0
@@ -139,14 +140,12 @@ def test_a_region_outside_the_table_is_priced_at_the_highest_listed_prices(prod)
     assert "approximate: no list prices for ap-south-1" in format_estimate(result)
 
 
-def test_a_plan_in_a_region_outside_the_table_does_not_crash(monkeypatch, tmp_path):
+def test_a_plan_in_a_region_outside_the_table_does_not_crash(staging, monkeypatch, tmp_path):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    plan = evaluate_stack("staging", config_overrides={})
-    plan.region = "sa-east-1"  # the program accepts any region; the table lists three
-    result = estimate_planned(plan)
+    result = estimate_planned(dataclasses.replace(staging, region="sa-east-1"))  # any region; the table lists three
     assert result.approximate and result.total > 0
 
 

@@ -184,8 +184,8 @@ def test_only_the_load_balancer_reaches_the_tasks(stack_plan):
 
 
 @pytest.mark.parametrize(("nat_mode", "nat_count"), [("none", 0), ("single", 1), ("per-az", 2)])
-def test_nat_gateways_follow_nat_mode(nat_mode, nat_count):
-    plan = evaluate_stack("prod", config_overrides={"natMode": nat_mode})
+def test_nat_gateways_follow_nat_mode(variant, nat_mode, nat_count):
+    plan = variant("prod", natMode=nat_mode)
     assert len(plan.of_type("aws:ec2/natGateway:NatGateway")) == nat_count
     assert len(plan.of_type("aws:ec2/eip:Eip")) == nat_count
     private = subnets(plan, "private")

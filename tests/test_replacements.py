@@ -85,8 +85,8 @@ def test_a_new_capacity_provider_forces_a_new_deployment(prod):
     assert "FARGATE_SPOT" in after["triggers"]["placement"]
 
 
-def test_public_ip_and_network_changes_also_change_the_trigger(prod):
-    lean = evaluate_stack("prod", config_overrides={"natMode": "none"})
+def test_public_ip_and_network_changes_also_change_the_trigger(prod, variant):
+    lean = variant("prod", natMode="none")
     assert prod.one(SERVICE).inputs["triggers"] != lean.one(SERVICE).inputs["triggers"]
 
 

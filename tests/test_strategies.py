@@ -23,9 +23,8 @@ SHIFTING = ["blue-green", "canary", "linear"]
 
 
 @pytest.fixture(scope="module")
-def by_strategy() -> dict:
-    return {strategy: evaluate_stack("prod", config_overrides={"deploymentStrategy": strategy})
-            for strategy in SHIFTING}
+def by_strategy(variant) -> dict:
+    return {strategy: variant("prod", deploymentStrategy=strategy) for strategy in SHIFTING}
 
 
 def test_rolling_stays_the_default_with_one_target_group(prod):

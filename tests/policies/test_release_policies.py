@@ -10,16 +10,14 @@ import json
 import pytest
 
 from offline.policy_client import PolicyPackServer, analyze
-from offline.runtime import evaluate_stack
 from tests.policies.test_stack_policies import edit, find
 
 SHIFTING = ("blue-green", "canary", "linear")
 
 
 @pytest.fixture(scope="module")
-def shifting():
-    return {strategy: evaluate_stack("prod", config_overrides={"deploymentStrategy": strategy})
-            for strategy in SHIFTING}
+def shifting(variant):
+    return {strategy: variant("prod", deploymentStrategy=strategy) for strategy in SHIFTING}
 
 
 @pytest.fixture(scope="module")
