@@ -4,9 +4,9 @@
 # Contract with the deployment: the container only starts the application. Database migrations run once per release as a separate ECS task from this same
 # image (`npx prisma migrate deploy`), never at container start.
 
-# Exact Node release and Debian suite: a floating tag such as node:22-bookworm-slim changes under
+# Exact Node release and Debian suite: a floating tag such as node:24-bookworm-slim changes under
 # a rebuild. Let your dependency bot bump it and add the digest (...-slim@sha256:<digest>).
-ARG NODE_IMAGE=node:22.22.0-bookworm-slim
+ARG NODE_IMAGE=node:24.19.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
 # Prisma's engines link against OpenSSL 3 and detect it with `openssl version`.

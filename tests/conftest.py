@@ -16,6 +16,7 @@ from offline.runtime import PlannedResource, PlannedStack, evaluate_stack
 ROOT = Path(__file__).resolve().parent.parent
 APP_BUILD_TIMEOUT_SECONDS = 900
 STACKS = ("prod", "staging")
+NODE_BIN = ROOT / ".tools" / "node" / "bin"  # the Makefile's NODE_BIN: the image's Node release (make test-env)
 
 
 def pytest_configure(config):
@@ -24,6 +25,10 @@ def pytest_configure(config):
     # worker: 15 s of the suite's CPU. Collecting less often frees the same garbage later (peak RSS about
     # the same, ~0.5 GB per worker) for 4 s.
     gc.set_threshold(50_000, 20, 100)
+    # The app and the Prisma CLI run on the Node release the image runs, as under `make test`, when pytest is
+    # started on its own too (the xdist workers inherit the environment).
+    if NODE_BIN.is_dir() and not os.environ.get("PATH", "").startswith(f"{NODE_BIN}{os.pathsep}"):
+        os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.hookimpl(trylast=True)

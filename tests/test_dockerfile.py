@@ -25,10 +25,11 @@ from tests.conftest import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 CONTEXT = ROOT / "app"
-NODE_IMAGE = "node:22.22.0-bookworm-slim"  # the ARG default the broken variants replace
+NODE_RELEASE = (ROOT / ".nvmrc").read_text().strip()  # the image, CI and the tests run this one (test_toolchain)
+NODE_IMAGE = f"node:{NODE_RELEASE}-bookworm-slim"  # the ARG default the broken variants replace
 APP_START = ["node", "dist/src/main"]
 # An exact Node release on a named Debian suite, optionally with a digest; floating tags
-# (node:22-slim, node:lts-slim, node:latest) change under a rebuild.
+# (node:24-slim, node:lts-slim, node:latest) change under a rebuild.
 PINNED_SLIM_NODE = re.compile(r"node:\d+\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?")
 
 
@@ -199,11 +200,11 @@ def test_dockerfile_honours_the_contract(check):
         ("USER 1000:1000\n", "", check_runs_as_the_unprivileged_user, "root (none set)"),
         (f"ARG NODE_IMAGE={NODE_IMAGE}", "ARG NODE_IMAGE=node:latest", check_base_is_a_pinned_slim_node,
          "'node:latest'"),
-        (f"ARG NODE_IMAGE={NODE_IMAGE}", "ARG NODE_IMAGE=node:22-bookworm-slim", check_base_is_a_pinned_slim_node,
+        (f"ARG NODE_IMAGE={NODE_IMAGE}", "ARG NODE_IMAGE=node:24-bookworm-slim", check_base_is_a_pinned_slim_node,
          "not node:"),
-        (f"ARG NODE_IMAGE={NODE_IMAGE}", "ARG NODE_IMAGE=node:22.22.0-bookworm", check_base_is_a_pinned_slim_node,
-         "not node:"),
-        ("FROM base AS runtime", "FROM node:22.22.0 AS runtime", check_base_is_a_pinned_slim_node, "not node:"),
+        (f"ARG NODE_IMAGE={NODE_IMAGE}", f"ARG NODE_IMAGE=node:{NODE_RELEASE}-bookworm",
+         check_base_is_a_pinned_slim_node, "not node:"),
+        ("FROM base AS runtime", f"FROM node:{NODE_RELEASE} AS runtime", check_base_is_a_pinned_slim_node, "not node:"),
         ("EXPOSE 3000", "EXPOSE 8080", check_serves_port_3000_with_a_healthcheck, "8080"),
         ("HEALTHCHECK", "# HEALTHCHECK", check_serves_port_3000_with_a_healthcheck, "no HEALTHCHECK"),
         ("COPY --from=build /app/dist ./dist", "COPY src ./src", check_runtime_holds_only_build_output, "None"),

