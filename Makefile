@@ -150,9 +150,10 @@ lint: test-env
 # faster: each worker evaluates the stacks and starts moto and PostgreSQL again.
 PYTEST_ARGS ?= -n auto --dist worksteal
 
-# The app's npm install and build (~6 s) run beside the Python environment, lint and the tests: pytest starts
-# as soon as lint passes, and the tests that need app/ wait for the build (tests/conftest.py, app_build),
-# which writes its exit status to APP_BUILD_STATUS and its output beside it (build/app-build.log).
+# The app's build (Node.js, npm install and tsc, ~6 s) runs beside the Python environment, lint and the tests:
+# pytest starts as soon as lint passes, and the tests that need app/ or Node wait for the build
+# (tests/conftest.py, app_build), which writes its exit status to APP_BUILD_STATUS and its output beside it
+# (build/app-build.log). uv comes first: both sides use it.
 # The build runs in a process group of its own (set -m), which Ctrl-C and a CI cancel (they reach the foreground
 # group) do not reach: the trap stops it with SIGTERM and returns once it has finished (npm ci cleans up for a
 # second or two; a build still there after 10 s is killed). Otherwise the next `make test` could start an npm ci
@@ -162,7 +163,7 @@ APP_BUILD_STATUS := build/app-build.status
 APP_BUILD_LOG = $(dir $(APP_BUILD_STATUS))app-build.log
 TEST_BUILD = $(MAKE) --no-print-directory app-build
 TEST_CHECKS = $(MAKE) --no-print-directory lint && APP_BUILD_STATUS=$(CURDIR)/$(APP_BUILD_STATUS) $(PY) -m pytest $(PYTEST_ARGS)
-test: node
+test: $(UV)
 	@mkdir -p $(dir $(APP_BUILD_STATUS)); rm -f $(APP_BUILD_STATUS); \
 	set -m; { trap : TERM; $(TEST_BUILD) > $(APP_BUILD_LOG) 2>&1 < /dev/null; echo $$? > $(APP_BUILD_STATUS).tmp; \
 	  mv $(APP_BUILD_STATUS).tmp $(APP_BUILD_STATUS); } & build=$$!; set +m; \

@@ -26,8 +26,9 @@ def pytest_configure(config):
     # the same, ~0.5 GB per worker) for 4 s.
     gc.set_threshold(50_000, 20, 100)
     # The app and the Prisma CLI run on the Node release the image runs, as under `make test`, when pytest is
-    # started on its own too (the xdist workers inherit the environment).
-    if NODE_BIN.is_dir() and not os.environ.get("PATH", "").startswith(f"{NODE_BIN}{os.pathsep}"):
+    # started on its own too (the xdist workers inherit the environment). `make test` installs it beside the
+    # tests: the tests that run Node wait for the app's build (app_build).
+    if not os.environ.get("PATH", "").startswith(f"{NODE_BIN}{os.pathsep}"):
         os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 

