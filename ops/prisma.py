@@ -23,7 +23,7 @@ APP_DIR = Path(__file__).resolve().parent.parent / "app"
 ADAPTER_CONFIG = "prisma.adapter.config.ts"
 ADVISORY_LOCK_ID = 72707369  # Prisma Migrate's pg_advisory_lock key
 # Node 22.1+ keeps V8's compiled code there between runs: on Node 24 the migration tests' 13 CLI runs took 19 s of
-# CPU without it and 15.4-16 s with it. Node 20 ignores the variable. A caller's own NODE_COMPILE_CACHE wins.
+# CPU without it and 15.4-16 s with it. Older releases ignore the variable. A caller's own NODE_COMPILE_CACHE wins.
 COMPILE_CACHE = Path("node_modules") / ".cache" / "node-compile-cache"
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -138,7 +138,7 @@ def test_a_server_that_hangs_up_is_unreachable_too(app_build):
 
 
 def test_cli_runs_share_nodes_compile_cache_unless_the_caller_names_one(tmp_path, monkeypatch):
-    """Node 22.1+ reads NODE_COMPILE_CACHE (Node 20, this machine's, ignores it): the stand-in CLI reports it."""
+    """Node 22.1+ reads NODE_COMPILE_CACHE (older releases ignore it): the stand-in CLI reports it."""
     fake = tmp_path / "node_modules" / ".bin" / "prisma"
     fake.parent.mkdir(parents=True)
     fake.write_text('#!/bin/sh\necho "$NODE_COMPILE_CACHE"\n')
