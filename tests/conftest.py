@@ -16,7 +16,7 @@ from offline.runtime import PlannedResource, PlannedStack, evaluate_stack
 ROOT = Path(__file__).resolve().parent.parent
 APP_BUILD_TIMEOUT_SECONDS = 900
 STACKS = ("prod", "staging")
-NODE_BIN = ROOT / ".tools" / "node" / "bin"  # the Makefile's NODE_BIN: the image's Node release (make test-env)
+NODE_BIN = ROOT / ".tools" / "node" / "bin"  # the Makefile's NODE_BIN: the image's Node release (make node)
 
 
 def pytest_configure(config):
