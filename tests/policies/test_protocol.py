@@ -152,24 +152,23 @@ def test_unknown_preview_values_are_reported_as_advisory_not_passed(stub):
     assert "during preview" in diagnostic.message
 
 
-def test_analyze_stack_reports_stack_policies_with_urns(prod):
+def test_analyze_stack_reports_stack_policies_with_urns(prod, pack):
     broken = json.loads(prod.one("aws:ecs/taskDefinition:TaskDefinition", "app").inputs["containerDefinitions"])
     assert broken[0]["image"].count("@sha256:") == 1
-    with PolicyPackServer(prod) as stub:
-        report = analyze(stub, prod)
-        assert report.diagnostics == []
-        app = prod.one("aws:ecs/taskDefinition:TaskDefinition", "app")
-        service = prod.one("aws:ecs/service:Service")
-        resources = [
-            analyzer_pb2.AnalyzerResource(
-                type=app.type, urn=app.urn, name=app.name,
-                properties=to_struct({**app.outputs, "containerDefinitions": json.dumps(
-                    [{**broken[0], "command": ["sh", "-c", "npx prisma migrate deploy && node dist/src/main"]}])})),
-            analyzer_pb2.AnalyzerResource(
-                type=service.type, urn=service.urn, name=service.name, properties=to_struct(service.outputs),
-                propertyDependencies={"taskDefinition": analyzer_pb2.AnalyzerPropertyDependencies(urns=[app.urn])}),
-        ]
-        response = stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+    report = analyze(pack, prod)
+    assert report.diagnostics == []
+    app = prod.one("aws:ecs/taskDefinition:TaskDefinition", "app")
+    service = prod.one("aws:ecs/service:Service")
+    resources = [
+        analyzer_pb2.AnalyzerResource(
+            type=app.type, urn=app.urn, name=app.name,
+            properties=to_struct({**app.outputs, "containerDefinitions": json.dumps(
+                [{**broken[0], "command": ["sh", "-c", "npx prisma migrate deploy && node dist/src/main"]}])})),
+        analyzer_pb2.AnalyzerResource(
+            type=service.type, urn=service.urn, name=service.name, properties=to_struct(service.outputs),
+            propertyDependencies={"taskDefinition": analyzer_pb2.AnalyzerPropertyDependencies(urns=[app.urn])}),
+    ]
+    response = pack.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
     by_policy = {d.policyName: d for d in response.diagnostics}
     assert by_policy["ecs-no-migrations-at-start"].urn == app.urn
     assert by_policy["ecs-no-migrations-at-start"].enforcementLevel == analyzer_pb2.MANDATORY

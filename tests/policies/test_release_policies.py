@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from offline.policy_client import PolicyPackServer, analyze
+from offline.policy_client import analyze
 from tests.policies.test_stack_policies import edit, find
 
 SHIFTING = ("blue-green", "canary", "linear")
@@ -18,18 +18,6 @@ SHIFTING = ("blue-green", "canary", "linear")
 @pytest.fixture(scope="module")
 def shifting(variant):
     return {strategy: variant("prod", deploymentStrategy=strategy) for strategy in SHIFTING}
-
-
-@pytest.fixture(scope="module")
-def pack(prod):
-    with PolicyPackServer(prod) as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def staging_pack(staging):
-    with PolicyPackServer(staging) as stub:
-        yield stub
 
 
 def diagnostics(pack, plan) -> set[tuple[str, str]]:

@@ -9,23 +9,16 @@ import json
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from offline.policy_client import PolicyPackServer, analyze, analyze_requests
+from offline.policy_client import analyze, analyze_requests
 from offline.runtime import PlannedResource, PlannedStack
 
 from guardrails import PACK_NAME, all_policies  # isort: skip
 from guardrails.engine import SharedConversionServicer  # isort: skip
 
 
-@pytest.fixture(scope="module")
-def pack(prod):
-    with PolicyPackServer(prod) as stub:
-        yield stub
-
-
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_real_stacks_have_no_violations(planned, stack):
-    with PolicyPackServer(planned[stack]) as stub:
-        report = analyze(stub, planned[stack])
+def test_real_stacks_have_no_violations(request, planned, stack):
+    report = analyze(request.getfixturevalue("pack" if stack == "prod" else "staging_pack"), planned[stack])
     assert report.policies == [p.name for p in all_policies()]
     assert report.mandatory == []
     assert report.diagnostics == []  # not even advisory ones
