@@ -21,7 +21,7 @@ import pulumi
 
 from infra.config import POLICY_CONFIG_FILE
 from offline.cost import estimate_planned, format_estimate
-from offline.policy_client import PolicyReport, format_report, run_policy_pack
+from offline.policy_client import PolicyConfigError, PolicyReport, format_report, run_policy_pack
 from offline.rollout import alternatives, format_rollout, rollout_of
 from offline.runtime import PROJECT_DIR, PlannedStack, StackFileError, evaluate_stack
 from offline.summary import describe, redact
@@ -125,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: cannot read the policy pack config {config_file}: {exc}", file=sys.stderr)
         return 2
-    report = run_policy_pack(planned, policy_config)
+    try:
+        report = run_policy_pack(planned, policy_config)
+    except PolicyConfigError as exc:
+        print(f"error: the policy pack config {config_file}: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(plan_document(planned, report), indent=2, default=str))
     else:

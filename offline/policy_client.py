@@ -10,6 +10,7 @@ file, as ``--policy-pack-config`` would), one ``Analyze`` per resource (its inpu
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
@@ -41,13 +43,32 @@ class PolicyReport:
         return [d for d in self.diagnostics if d.level == "mandatory"]
 
 
+class PolicyConfigError(ValueError):
+    """The policy-pack config names a policy the pack lacks, a level that does not exist, or a property
+    its policy's configSchema rejects: the CLI refuses such a config before it analyzes anything."""
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     policy: str
     level: str  # advisory | mandatory | remediate
-    message: str
+    message: str  # as the pack sends it: the policy's description, then what this resource does wrong
     urn: str
     description: str
+
+    @property
+    def detail(self) -> str:
+        return violation_detail(self.message, self.description)
+
+
+def violation_detail(message: str, description: str) -> str:
+    """What a violation says beyond its policy's description. pulumi-policy sends the description, a line
+    break and the message the policy reported (or the description alone when it reported none)."""
+    message = message.strip()
+    if description and message.startswith(description.strip()):
+        rest = message[len(description.strip()):].strip()
+        return rest or message
+    return message
 
 
 def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -74,23 +95,28 @@ def policy_config_request(config: Mapping[str, Any], policy_names: list[str],
     own level and its schema's defaults, "all" sets every level, a policy's entry sets its level only when it
     names one and its properties over the defaults. Without ``defaults`` only the configured policies are
     sent, and one without a level keeps the mandatory default of this pack."""
-    unknown = set(config) - set(policy_names) - {"all"}
+    if not isinstance(config, Mapping):
+        raise PolicyConfigError(f"{json.dumps(config)[:60]} is not a JSON object of policy names")
+    unknown = sorted(set(config) - set(policy_names) - {"all"})
     if unknown:
-        raise ValueError(f"policy config names unknown policies {sorted(unknown)}; the pack has {policy_names}")
+        raise PolicyConfigError("; ".join(_unknown_policy(name, policy_names) for name in unknown))
     levels: dict[str, int] = {name: level for name, (level, _props) in (defaults or {}).items()}
     properties: dict[str, dict[str, Any]] = {name: dict(props) for name, (_level, props) in (defaults or {}).items()}
     every = config.get("all")
     if every is not None:
         if every not in LEVELS:
-            raise ValueError(f"policy config 'all': enforcement level {every!r} is not one of {sorted(LEVELS)}")
+            raise PolicyConfigError(f"policy config 'all': enforcement level {every!r} is not one of {sorted(LEVELS)}")
         levels.update({name: LEVELS[every] for name in policy_names})
     for name in policy_names:
         value = config.get(name)
         if value is None:
             continue
+        if not isinstance(value, (str, Mapping)):
+            raise PolicyConfigError(f"policy config for {name!r}: {value!r} is not an enforcement level or an object")
         level = value if isinstance(value, str) else value.get("enforcementLevel")
         if level is not None and level not in LEVELS:
-            raise ValueError(f"policy config for {name!r}: enforcement level {level!r} is not one of {sorted(LEVELS)}")
+            raise PolicyConfigError(
+                f"policy config for {name!r}: enforcement level {level!r} is not one of {sorted(LEVELS)}")
         if level is not None:
             levels[name] = LEVELS[level]
         levels.setdefault(name, analyzer_pb2.MANDATORY)
@@ -99,6 +125,44 @@ def policy_config_request(config: Mapping[str, Any], policy_names: list[str],
     entries = {name: analyzer_pb2.PolicyConfig(enforcementLevel=level, properties=to_struct(properties.get(name, {})))
                for name, level in levels.items()}
     return analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries)
+
+
+def _unknown_policy(name: str, policy_names: list[str]) -> str:
+    close = difflib.get_close_matches(name, policy_names, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"the pack's policies are {', '.join(policy_names)}"
+    return f"the pack has no policy {name!r}: {hint}"
+
+
+def policy_config_problems(request: analyzer_pb2.ConfigureAnalyzerRequest,
+                           info: analyzer_pb2.AnalyzerInfo) -> list[str]:
+    """Each policy's reconciled properties checked against its configSchema as a JSON Schema object, as the CLI
+    does before Configure (ReconcilePolicyPackConfig, gojsonschema): a string where a number belongs, a value
+    under a minimum, a missing required property."""
+    problems = []
+    for policy in info.policies:
+        if not policy.HasField("configSchema"):
+            continue
+        properties_schema = _whole_numbers(json_format.MessageToDict(policy.configSchema.properties))
+        schema: dict[str, Any] = {"type": "object", "properties": properties_schema}
+        if policy.configSchema.required:
+            schema["required"] = list(policy.configSchema.required)
+        entry = request.policyConfig.get(policy.name)
+        properties = _whole_numbers(json_format.MessageToDict(entry.properties)) if entry is not None else {}
+        for error in sorted(jsonschema.Draft7Validator(schema).iter_errors(properties), key=lambda e: e.json_path):
+            where = ".".join(str(part) for part in error.absolute_path)
+            problems.append(f"{policy.name}{'.' + where if where else ''}: {error.message}")
+    return problems
+
+
+def _whole_numbers(value: Any) -> Any:
+    """A protobuf Struct holds every number as a double: 7 comes back as 7.0. Messages name 7 as the user wrote it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 class PolicyPackServer:
@@ -139,9 +203,11 @@ class PolicyPackServer:
             self.process.communicate()
 
 
-def _diagnostics(response, descriptions: dict[str, str]) -> list[Diagnostic]:
+def _diagnostics(response, descriptions: dict[str, str], resource_urn: str = "") -> list[Diagnostic]:
+    """A resource policy's diagnostic names no URN (pulumi-policy leaves it empty): the engine reports it
+    against the resource it analyzed, and so does this client."""
     return [
-        Diagnostic(d.policyName, LEVEL_NAMES.get(d.enforcementLevel, "advisory"), d.message, d.urn,
+        Diagnostic(d.policyName, LEVEL_NAMES.get(d.enforcementLevel, "advisory"), d.message, d.urn or resource_urn,
                    descriptions.get(d.policyName, d.description))
         for d in response.diagnostics
     ]
@@ -181,7 +247,11 @@ def configure(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
     names = [p.name for p in info.policies]
     stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(stack=planned.stack, project=planned.project))
     if config:
-        stub.Configure(policy_config_request(config, names, policy_defaults(info)))
+        request = policy_config_request(config, names, policy_defaults(info))
+        problems = policy_config_problems(request, info)
+        if problems:
+            raise PolicyConfigError("; ".join(problems))
+        stub.Configure(request)
     return names, {p.name: p.description for p in info.policies}
 
 
@@ -191,7 +261,7 @@ def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
     requests, stack_request = analyze_requests(planned)
     found: list[Diagnostic] = []
     for request in requests:
-        found += _diagnostics(stub.Analyze(request), descriptions)
+        found += _diagnostics(stub.Analyze(request), descriptions, request.urn)
     found += _diagnostics(stub.AnalyzeStack(stack_request), descriptions)
     return PolicyReport(names, found)
 
@@ -218,8 +288,9 @@ def format_report(report: PolicyReport) -> str:
             lines.append(f"  ok         {name}")
             continue
         lines.append(f"  {found[0].level.upper():<10} {name} ({len(found)})")
+        lines.append(f"      {found[0].description}")
         for d in found:
-            first, *rest = d.message.splitlines()
+            first, *rest = d.detail.splitlines()
             lines.append(f"      {d.urn.split('::')[-1] or 'stack'}: {first}")
             lines += [f"        {line}" for line in rest]
     return "\n".join(lines)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from offline.policy_client import violation_detail
+
 MAX_COMMENT_CHARS = 60_000  # GitHub refuses comment bodies over 65,536 characters
 MAX_LISTED = 25  # resources or diagnostics listed before "... and N more"
 LOG_TAIL_LINES = 20
@@ -121,7 +123,8 @@ def findings(plan: Mapping[str, Any] | None) -> list[Finding]:
         return []
     result = []
     for d in plan.get("policies", {}).get("diagnostics", []):
-        first_line = (d.get("message") or "").strip().splitlines()[0] if (d.get("message") or "").strip() else ""
+        detail = violation_detail(d.get("message") or "", d.get("description") or "")
+        first_line = detail.splitlines()[0] if detail else ""
         resource = (d.get("urn") or "").split("::")[-1] or "stack"
         result.append(Finding(d["policy"], d.get("level", "advisory"), resource, first_line))
     return result

@@ -80,7 +80,9 @@ def test_plan_exits_1_on_a_mandatory_policy_violation(broken_project, capsys):
     assert main(["--stack", "broken", "--project-dir", str(broken_project), "--policy-config", str(strict)]) == 1
     out = capsys.readouterr().out
     assert "Policy pack: 1 mandatory violation(s)" in out
-    assert "MANDATORY  log-retention (1)" in out and "the guideline is exactly 14" in out
+    assert "MANDATORY  log-retention (1)" in out
+    # the log group the pack judged, by name, and what it does wrong (the policy's description is printed once)
+    assert "      logs: Log group keeps logs 7 days; the guideline is exactly 14." in out
     assert out.rstrip().splitlines()[-1] == (
         "Verdict: 1 mandatory violation(s): `pulumi preview --policy-pack policies` would fail")
 
@@ -90,6 +92,24 @@ def test_plan_names_the_budget_when_over_it(tmp_path, capsys):
     tight.write_text('{"monthly-budget": {"maxMonthlyUsd": 10}}')
     assert main(["--stack", "staging", "--policy-config", str(tight)]) == 0  # the budget is advisory
     assert capsys.readouterr().out.rstrip().splitlines()[-1] == "Verdict: over budget (policy monthly-budget)"
+
+
+@pytest.mark.parametrize(("config", "named"), [
+    ('{"log-retenton": {"retentionDays": 14}}', "the pack has no policy 'log-retenton': did you mean 'log-retention'?"),
+    ('{"monthly-budget": {"maxMonthlyUsd": "lots"}}', "monthly-budget.maxMonthlyUsd: 'lots' is not of type 'number'"),
+    ('{"log-retention": {"retentionDays": 10}}', "log-retention.retentionDays: 10 is not one of [1, 3, 5, 7, 14,"),
+    ('{"log-retention": "strict"}', "enforcement level 'strict' is not one of"),
+    ('["log-retention"]', "is not a JSON object of policy names"),
+])
+def test_a_policy_config_the_pack_would_reject_is_a_usage_error(tmp_path, capsys, config, named):
+    # The CLI checks the config against each policy's configSchema before it analyzes anything; exit 1 would
+    # say "a mandatory violation", so a config mistake is 2, with the file and the fix, not a traceback.
+    mistaken = tmp_path / "mistaken.json"
+    mistaken.write_text(config)
+    assert main(["--stack", "staging", "--policy-config", str(mistaken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: the policy pack config {mistaken}: ") and named in err
+    assert "Traceback" not in err
 
 
 def test_an_unreadable_policy_config_is_a_usage_error(tmp_path, capsys):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from offline.plan import plan_document
-from offline.policy_client import Diagnostic, PolicyReport
+from offline.policy_client import PolicyReport, run_policy_pack
 from offline.pr_comment import Side, build_comment, cost_rows, main, marker
 from offline.runtime import evaluate_stack
 
@@ -121,13 +121,18 @@ def test_a_clean_plan_says_so_and_stack_policies_name_the_stack():
     assert "Policy results" not in clean
 
 
-def test_the_real_policy_report_shape_is_what_the_comment_reads(prod):
-    report = PolicyReport(["log-retention"], [Diagnostic("log-retention", "mandatory", "retention is 0",
-                                                         prod.one("aws:cloudwatch/logGroup:LogGroup").urn, "")])
-    document = json.loads(json.dumps(plan_document(prod, report), default=str))  # as `--json` prints it
-    body = build_comment("prod", Side(document), Side(None, "no plan was made"))
-    assert "❌ 1 mandatory violation(s), 0 advisory** (1 policies checked)" in body
-    assert "| mandatory | <code>log-retention</code> | <code>logs</code> | retention is 0 |  |" in body
+def test_a_real_pack_violation_is_shown_on_its_resource_with_what_it_does_wrong(staging):
+    # pulumi-policy sends the policy's description, then the violation; a resource policy's diagnostic names no
+    # URN (the engine reports it against the resource it analyzed). The row must show the resource and the line
+    # that differs from one resource to the next, or a PR that fixes one log group and breaks another shows
+    # nothing new and nothing fixed.
+    report = run_policy_pack(staging, {"log-retention": {"retentionDays": 30}})
+    document = json.loads(json.dumps(plan_document(staging, report), default=str))  # as `--json` prints it
+    body = build_comment("staging", Side(document), Side(None, "no plan was made"))
+    assert "❌ 1 mandatory violation(s), 0 advisory**" in body
+    assert ("| mandatory | <code>log-retention</code> | <code>logs</code> | Log group keeps logs 7 days; "
+            "the guideline is exactly 30. Set retentionInDays = 30. |  |") in body
+    assert "Every CloudWatch log group keeps logs" not in body
 
 
 def test_added_and_removed_resources_are_listed():

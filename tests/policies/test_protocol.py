@@ -13,8 +13,10 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from offline.policy_client import (
     PACK_DIR,
+    PolicyConfigError,
     PolicyPackServer,
     analyze,
+    policy_config_problems,
     policy_config_request,
     policy_defaults,
     to_struct,
@@ -25,6 +27,7 @@ from guardrails import all_policies  # isort: skip
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for values unknown during preview
 EXAMPLE_CONFIG = PACK_DIR / "policy-config.example.json"
+ROOT = PACK_DIR.parent
 
 
 @pytest.fixture(scope="module")
@@ -122,12 +125,26 @@ def test_all_sets_every_level_and_an_entry_overrides_it(stub):
     assert set(levels.values()) == {analyzer_pb2.ADVISORY}
 
 
-def test_example_config_file_is_valid_for_the_pack(stub):
-    names = [p.name for p in stub.GetAnalyzerInfo(empty_pb2.Empty()).policies]
-    request = policy_config_request(json.loads(EXAMPLE_CONFIG.read_text()), names)
-    assert set(request.policyConfig) <= set(names)
-    with pytest.raises(ValueError, match="unknown policies"):
+@pytest.mark.parametrize("config_file", [EXAMPLE_CONFIG, ROOT / "bootstrap" / "policy-config.json"],
+                         ids=["pack-example", "bootstrap"])
+def test_the_committed_policy_configs_are_valid_for_the_pack(stub, config_file):
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    names = [p.name for p in info.policies]
+    request = policy_config_request(json.loads(config_file.read_text()), names, policy_defaults(info))
+    assert policy_config_problems(request, info) == []
+    with pytest.raises(PolicyConfigError, match="no policy 'log-retentoin': did you mean 'log-retention'"):
         policy_config_request({"log-retentoin": "advisory"}, names)
+
+
+def test_config_values_are_checked_against_each_policys_schema_as_the_cli_checks_them(stub):
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    names = [p.name for p in info.policies]
+    request = policy_config_request({"secret-recovery-window": {"minimumDays": 3},
+                                     "log-retention": {"retentionDays": "seven"}}, names, policy_defaults(info))
+    below_minimum, not_a_retention, not_an_integer = policy_config_problems(request, info)  # in the pack's order
+    assert below_minimum == "secret-recovery-window.minimumDays: 3 is less than the minimum of 7"
+    assert not_a_retention.startswith("log-retention.retentionDays: 'seven' is not one of [1, 3, 5, 7, 14, 30,")
+    assert not_an_integer == "log-retention.retentionDays: 'seven' is not of type 'integer'"
 
 
 def test_secret_wrapped_values_are_checked_without_being_echoed(stub):
