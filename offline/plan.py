@@ -6,7 +6,8 @@ Evaluates the real program under Pulumi's mock runtime with the stack's real con
 prints the planned resources with their key settings, the policy pack's results (the pack run
 over gRPC exactly as `pulumi preview --policy-pack policies` runs it, with the pack config CI
 passes), the monthly cost estimate, the worst-case rollout time and one verdict line. Exit codes:
-0 ok, 1 a mandatory policy violation, 2 a configuration error.
+0 ok (advisory findings and an over-budget estimate included: the verdict line names them), 1 a
+mandatory policy violation, 2 a configuration error (a stack config value or the policy-pack config).
 """
 
 from __future__ import annotations
@@ -96,9 +97,15 @@ def format_plan(planned: PlannedStack) -> str:
     return "\n".join(lines)
 
 
+_TITLE, _USAGE, *_DETAILS = __doc__.strip().split("\n\n")  # --help shows the details; argparse prints the usage
+_HELP = "\n\n".join([_TITLE, *_DETAILS])
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__.splitlines()[0])
-    parser.add_argument("-s", "--stack", default="prod")
+    parser = argparse.ArgumentParser(prog="python -m offline.plan", description=_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-s", "--stack", default="prod",
+                        help="the stack whose Pulumi.<stack>.yaml is evaluated (default: prod)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--policy-config", type=Path,
                         help="policy pack config, as --policy-pack-config (default: the project's "

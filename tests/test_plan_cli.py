@@ -117,3 +117,17 @@ def test_an_unreadable_policy_config_is_a_usage_error(tmp_path, capsys):
     broken.write_text("{")
     assert main(["--stack", "staging", "--policy-config", str(broken)]) == 2
     assert "cannot read the policy pack config" in capsys.readouterr().err
+
+
+def test_help_explains_the_exit_codes_and_every_option(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 a mandatory policy violation, 2 a configuration error" in out
+    for option, explained in (("--stack STACK", "the stack whose Pulumi.<stack>.yaml is evaluated"),
+                              ("--json", "machine-readable"),
+                              ("--policy-config POLICY_CONFIG", "policy pack config"),
+                              ("--project-dir PROJECT_DIR", "the Pulumi project"),
+                              ("--config KEY=VALUE", "a config value")):
+        assert f"{option} {explained}" in out, option
