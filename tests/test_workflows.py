@@ -632,3 +632,16 @@ def test_every_step_that_runs_pulumi_keeps_uv_locked():
                     env = {**workflow.get("env", {}), **job.get("env", {}), **step.get("env", {})}
                     assert env.get("UV_LOCKED") == "1", f"{name}: {job_name}: {step.get('name') or step.get('uses')}"
     assert found == {("preview.yml", "preview"), ("deploy-stack.yml", "deploy"), ("rollback.yml", "rollback")}
+
+
+# --------------------------------------------------------------------------- keeping the pins current
+
+
+def test_dependabot_proposes_new_action_releases_every_week():
+    """Dependabot updates a SHA pin and its `# vX.Y.Z` comment together (the form the pin test requires)."""
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    (actions,) = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert actions["directory"] == "/"  # GitHub reads .github/workflows from the root entry
+    assert actions["schedule"]["interval"] == "weekly"
+    assert actions["cooldown"]["default-days"] >= 7  # zizmor's dependabot-cooldown audit (make lint)
