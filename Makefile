@@ -137,13 +137,14 @@ migrate-check: venv app-build
 	@test -n "$(DATABASE_URL)" || { echo "set DATABASE_URL=postgresql://user:password@host:port/db (a scratch server)" >&2; exit 2; }
 	@$(PY) -m ops migrate --check --database-url "$(DATABASE_URL)"
 
-# Workflows: actionlint (with shellcheck on `run:` scripts) and zizmor; any finding fails. With a
+# Workflows: actionlint (with shellcheck on `run:` scripts) and zizmor (the workflows and
+# .github/dependabot.yml); any finding fails. With a
 # GitHub token in GH_TOKEN (CI's test job) zizmor adds its online audits (impostor commits,
 # known-vulnerable and stale action refs); without one it audits offline.
 lint: test-env
 	$(PY) -m ruff check .
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
-	$(VENV)/bin/zizmor $(if $(GH_TOKEN),,--offline) --no-progress .github/workflows
+	$(VENV)/bin/zizmor $(if $(GH_TOKEN),,--offline) --no-progress .github
 
 # The tests spread over all cores (pytest-xdist, idle workers take queued tests): 43 s against 82 s
 # serial on two cores (warm). On a machine already busy with other builds PYTEST_ARGS= (serial) can be

@@ -1,7 +1,7 @@
 """The pull request's plan comment: monthly cost delta against the base branch, policy results.
 
     python -m offline.pr_comment --stack prod --head head.json [--base base.json] \\
-        [--head-log head.log] [--base-log base.log] [--base-ref main] [--run-url URL] > comment.md
+        [--head-log head.log] [--base-log base.log] [--base-ref main] [--head-sha SHA] [--run-url URL] > comment.md
 
 Both plans are `python -m offline.plan --json` documents (the project's own estimator and the policy
 pack run exactly as `make plan` runs them): `--base` from a checkout of the base branch, `--head` from
@@ -12,6 +12,10 @@ architecture shows as a changed line, not as one removed and one new. A plan tha
 
 Each stack has one comment, edited in place: its first line is a hidden marker naming the stack, by
 which the workflow's `comment` job finds it again (only among the comments of github-actions[bot]).
+Its footer names the pull request's commit the plan is of, so a re-run of an older workflow run,
+which edits the same comment, shows that it describes an older commit.
+
+Standard library only: the workflow runs it with the runner's Python when `.venv` could not be built.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -271,7 +276,8 @@ def _resource_section(base: Side, head: dict[str, Any], base_ref: str) -> list[s
     return lines
 
 
-def build_comment(stack: str, head: Side, base: Side, *, base_ref: str = "main", run_url: str | None = None) -> str:
+def build_comment(stack: str, head: Side, base: Side, *, base_ref: str = "main", run_url: str | None = None,
+                  head_sha: str | None = None) -> str:
     region = head.plan.get("region") if head.plan else None
     title = f"### Plan for `{cell(stack)}`" + (f" ({cell(region)})" if region else "")
     lines = [marker(stack), title, ""]
@@ -285,7 +291,10 @@ def build_comment(stack: str, head: Side, base: Side, *, base_ref: str = "main",
         if base.plan is None and base.error:
             lines += [f"<details><summary>Why there is no plan for <code>{cell(base_ref)}</code></summary>", ""]
             lines += _log_block(base.error) + ["", "</details>", ""]
-    footer = "<sub>`python -m offline.plan --json` for the base branch and this pull request (no AWS access)."
+    footer = "<sub>"
+    if head_sha:  # plain text: GitHub links a commit SHA in a comment to the commit
+        footer += f"Plan of commit {head_sha}. "
+    footer += "`python -m offline.plan --json` for the base branch and this pull request (no AWS access)."
     if run_url:
         footer += f" [Workflow run]({run_url}): the job `preview ({cell(stack)})` runs `pulumi preview` in AWS."
     lines += ["", footer + " This comment is updated in place on every push.</sub>"]
@@ -293,6 +302,13 @@ def build_comment(stack: str, head: Side, base: Side, *, base_ref: str = "main",
     if len(body) > MAX_COMMENT_CHARS:
         body = body[: MAX_COMMENT_CHARS - 200] + "\n\n… (truncated: run `make plan` for everything)\n"
     return body
+
+
+def commit_sha(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{40}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a full commit SHA (40 lowercase hex digits; "
+                                         "the workflow passes github.event.pull_request.head.sha)")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,12 +319,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head-log", type=Path, help="stderr of the head plan, shown when it made no JSON")
     parser.add_argument("--base-log", type=Path, help="stderr of the base plan, shown when it made no JSON")
     parser.add_argument("--base-ref", default="main")
+    parser.add_argument("--head-sha", type=commit_sha, help="the pull request's head commit the plan is of")
     parser.add_argument("--run-url")
     args = parser.parse_args(argv)
 
     body = build_comment(args.stack, Side.load(args.head, args.head_log),
                          Side.load(args.base, args.base_log) if args.base else Side(None),
-                         base_ref=args.base_ref, run_url=args.run_url)
+                         base_ref=args.base_ref, run_url=args.run_url, head_sha=args.head_sha)
     sys.stdout.write(body)
     return 0
 

@@ -190,3 +190,17 @@ def test_cli_builds_from_two_plan_files(tmp_path, capsys):
     assert main(["--stack", "prod", "--head", str(head), "--base", str(base), "--base-ref", "release"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(marker("prod") + "\n") and "(+$1.00, +100.0 %)** against `release`" in out
+
+
+def test_the_footer_names_the_commit_the_plan_is_of(tmp_path, capsys):
+    """A re-run of an older workflow run edits the same comment: the footer says which commit it planned."""
+    head = tmp_path / "head.json"
+    head.write_text(json.dumps(plan([line("ALB (1)", 2.0)])))
+    sha = "89abcdef0123456789abcdef0123456789abcdef"
+    assert main(["--stack", "prod", "--head", str(head), "--head-sha", sha]) == 0
+    footer = capsys.readouterr().out.splitlines()[-1]
+    assert footer.startswith(f"<sub>Plan of commit {sha}. ")  # plain text: GitHub links it to the commit
+    with pytest.raises(SystemExit) as refused:
+        main(["--stack", "prod", "--head", str(head), "--head-sha", "$(id)"])
+    assert refused.value.code == 2
+    assert "--head-sha: '$(id)' is not a full commit SHA" in capsys.readouterr().err

@@ -9,6 +9,7 @@ files, the plan comment is one per stack and edited in place.
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import os
 import re
@@ -22,6 +23,8 @@ import pytest
 import yaml
 
 from offline.ci_env import stack_names
+from offline.plan import plan_document
+from offline.policy_client import Diagnostic, PolicyReport
 from offline.pr_comment import Side, build_comment, marker
 from ops.cli import build_parser, run
 from tests.conftest import ROOT
@@ -298,7 +301,6 @@ def test_pull_requests_plan_every_stack_against_the_base_branch():
     assert "ref" not in head["with"] and base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
     planning = step_running(plan, "> plan-head.json")
     making = " ".join(planning["run"].replace("\\\n", " ").split())
-    assert 'make plan-json STACK="$STACK" POLICY_CONFIG="$POLICY_CONFIG" > plan-head.json' in making
     assert (f'make --no-print-directory -C {base["with"]["path"]} plan-json STACK="$STACK" '
             'POLICY_CONFIG="$POLICY_CONFIG" > plan-base.json') in making
     assert (ROOT / planning["env"]["POLICY_CONFIG"]).is_file()
@@ -385,11 +387,14 @@ def test_the_comment_job_creates_one_comment_per_stack(comment_job):
 
 def test_the_comment_job_edits_its_own_comment_in_place(comment_job):
     bot = "github-actions[bot]"
+    # Each decoy comes AFTER the bot's own comment, where the job's `tail -n 1` would pick it: anyone can
+    # post a comment that starts with the marker, and the bot's own comments may quote it.
     existing = [
-        {"id": 10, "user": {"login": "mallory"}, "body": marker("prod") + "\nnot ours"},
         {"id": 11, "user": {"login": bot}, "body": marker("prod") + "\nthe first push"},
-        {"id": 12, "user": {"login": bot}, "body": "quoting " + marker("staging")},
+        {"id": 12, "user": {"login": "mallory"}, "body": marker("prod") + "\nnot ours"},
         {"id": 13, "user": {"login": bot}, "body": marker("staging") + "\nthe first push"},
+        {"id": 14, "user": {"login": bot}, "body": "quoting " + marker("staging")},
+        {"id": 15, "user": {"login": "mallory"}, "body": marker("staging") + "\nnot ours either"},
     ]
     done, calls = comment_job({"prod": body_for("prod"), "staging": body_for("staging")}, existing)
     assert done.returncode == 0, done.stderr
@@ -402,3 +407,241 @@ def test_the_comment_job_refuses_a_body_without_its_marker(comment_job):
     assert done.returncode == 1 and "does not start with a plan comment marker" in done.stdout
     assert calls == []
 
+
+
+# --------------------------------------------------------------------------- the plan job, run for real
+
+HEAD_SHA = "0123456789abcdef0123456789abcdef01234567"
+# What `make venv` (uv sync --locked) prints when pyproject.toml changed without `make lock` (uv 0.13.8).
+STALE_LOCK = ("error: The lockfile at `uv.lock` needs to be updated, but `--locked` was provided.\n\n"
+              "hint: To update the lockfile, run `uv lock`.\nmake: *** [Makefile:71: venv] Error 1\n")
+FAKE_MAKE = """#!{python}
+# make as the plan step calls it: `make venv` (creates .venv/bin/python, or exits $FAKE_VENV_EXIT with uv's
+# message and no .venv) and `make -C .base plan-json` (prints the base's plan). Calls are recorded in $FAKE_LOG.
+import json, os, shutil, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(["make", *args]) + "\\n")
+if args == ["venv"]:
+    if os.environ["FAKE_VENV_EXIT"] != "0":
+        sys.stderr.write(os.environ["FAKE_VENV_MESSAGE"])
+        sys.exit(int(os.environ["FAKE_VENV_EXIT"]))
+    os.makedirs(".venv/bin")
+    shutil.copy(os.environ["FAKE_PLAN_SCRIPT"], ".venv/bin/python")
+    sys.exit(0)
+assert args[:4] == ["--no-print-directory", "-C", ".base", "plan-json"], args
+sys.stdout.write(open(os.environ["FAKE_BASE_PLAN"]).read())
+"""
+# `.venv/bin/python -m offline.plan ... --json`: a plan document on stdout and the plan's exit status.
+FAKE_PLAN = """#!{python}
+import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps([".venv/bin/python", *sys.argv[1:]]) + "\\n")
+sys.stdout.write(open(os.environ["FAKE_HEAD_PLAN"]).read())
+sys.exit(int(os.environ["FAKE_HEAD_EXIT"]))
+"""
+
+
+@pytest.fixture
+def plan_job(tmp_path, prod):
+    """Runs the plan job's scripts in order (plan, build the comment, fail or not) with stand-ins for make and
+    the plan, and the real comment builder under an interpreter that has no site-packages, as
+    setup-python's has none of the project's dependencies."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq (on GitHub's runners) is not installed")
+    job = load("preview.yml")["jobs"]["plan"]
+    planning, building = step_running(job, "> plan-head.json"), step_running(job, "offline.pr_comment")
+    failing = steps(job)[-1]
+    bin_dir, fake_plan = tmp_path / "bin", tmp_path / "fake-plan"
+    for folder in (bin_dir, tmp_path / ".base"):
+        folder.mkdir(parents=True)
+    for path, text in ((bin_dir / "make", FAKE_MAKE), (fake_plan, FAKE_PLAN)):
+        path.write_text(text.format(python=sys.executable))
+        path.chmod(0o755)
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec {sys._base_executable} -S "$@"\n')
+    (bin_dir / "python").chmod(0o755)
+    mandatory = PolicyReport(["log-retention"], [Diagnostic(
+        "log-retention", "mandatory", "retention is 0 (never expire)", prod.one("aws:cloudwatch/logGroup:LogGroup").urn,
+        "")])
+    (tmp_path / "head.json").write_text(json.dumps(plan_document(prod, mandatory), default=str))
+    (tmp_path / "base.json").write_text(json.dumps(plan_document(prod, PolicyReport(["log-retention"], [])),
+                                                   default=str))
+
+    def run_job(*, venv_exit: int = 0, head_exit: int = 0) -> dict:
+        outputs, summary = tmp_path / "github_output", tmp_path / "step_summary"
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
+               "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary), "STACK": "prod",
+               "FAKE_LOG": str(tmp_path / "calls.log"), "FAKE_VENV_EXIT": str(venv_exit),
+               "FAKE_VENV_MESSAGE": STALE_LOCK, "FAKE_HEAD_EXIT": str(head_exit), "FAKE_PLAN_SCRIPT": str(fake_plan),
+               "FAKE_HEAD_PLAN": str(tmp_path / "head.json"), "FAKE_BASE_PLAN": str(tmp_path / "base.json"),
+               **planning["env"], "BASE_REF": "main", "HEAD_SHA": HEAD_SHA,
+               "RUN_URL": "https://github.com/owner/repo/actions/runs/1"}
+        result = {}
+        for name, step in (("plan", planning), ("comment", building)):
+            done = subprocess.run([*GITHUB_BASH, "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True,
+                                  text=True, timeout=60)
+            assert done.returncode == 0, f"{name}: {done.stderr}"
+        result["outputs"] = dict(x.split("=", 1) for x in outputs.read_text().splitlines())
+        result["comment"] = (tmp_path / "comment" / "prod.md").read_text()
+        assert summary.read_text() == result["comment"]
+        result["calls"] = [json.loads(x) for x in (tmp_path / "calls.log").read_text().splitlines()]
+        env["HEAD_EXIT"] = result["outputs"]["head"]
+        result["verdict"] = subprocess.run([*GITHUB_BASH, "-c", failing["run"]], cwd=tmp_path, env=env,
+                                           capture_output=True, text=True, timeout=60)
+        return result
+
+    return run_job
+
+
+def test_a_plan_with_a_mandatory_violation_is_recorded_commented_and_fails_the_job(plan_job):
+    result = plan_job(head_exit=1)
+    assert result["outputs"] == {"head": "1", "base": "0"}  # offline.plan's own status, not make's 2
+    assert result["calls"][:2] == [
+        ["make", "venv"],
+        [".venv/bin/python", "-m", "offline.plan", "--stack", "prod", "--policy-config",
+         "policies/policy-config.example.json", "--json"]]
+    assert result["calls"][2][:5] == ["make", "--no-print-directory", "-C", ".base", "plan-json"]
+    comment = result["comment"]
+    assert comment.startswith(marker("prod") + "\n")
+    assert "❌ 1 mandatory violation(s), 0 advisory, 1 new in this PR" in comment
+    assert f"Plan of commit {HEAD_SHA}." in comment  # a re-run of an older run shows which commit it planned
+    verdict = result["verdict"]
+    assert verdict.returncode == 1
+    assert verdict.stdout.startswith("::error::plan for prod: Verdict: 1 mandatory violation(s)")
+
+
+def test_a_clean_plan_passes_the_job(plan_job):
+    result = plan_job(head_exit=0)
+    assert result["outputs"] == {"head": "0", "base": "0"}
+    assert result["verdict"].returncode == 0 and result["verdict"].stdout == ""
+
+
+def test_an_environment_that_cannot_be_built_still_gets_a_comment(plan_job):
+    """A pull request that edits pyproject.toml without `make lock`: `make venv` fails, and the comment
+    says the plan could not be made, with uv's message and the fix."""
+    result = plan_job(venv_exit=2)
+    assert result["outputs"] == {"head": "environment", "base": "0"}
+    assert [c[:2] for c in result["calls"]] == [["make", "venv"], ["make", "--no-print-directory"]]  # no plan run
+    comment = result["comment"]
+    assert "❌ **The plan for this pull request failed**" in comment and "Monthly cost" not in comment
+    assert "The lockfile at `uv.lock` needs to be updated" in comment
+    assert "make venv could not build the environment from uv.lock (pyproject.toml changed without make lock?)" \
+        in comment
+    assert f"Plan of commit {HEAD_SHA}." in comment
+    verdict = result["verdict"]
+    assert verdict.returncode == 1 and "make venv could not build the environment" in verdict.stdout
+
+
+def test_the_comment_builder_runs_on_the_standard_library_alone(tmp_path):
+    """The job builds the comment with setup-python's interpreter, which has none of uv.lock's packages."""
+    head = tmp_path / "head.json"
+    head.write_text("")
+    done = subprocess.run([sys._base_executable, "-S", "-m", "offline.pr_comment", "--stack", "prod", "--head",
+                           str(head), "--head-sha", HEAD_SHA], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(marker("prod"))
+
+
+# --------------------------------------------------------------------------- `if:` as GitHub evaluates it
+
+EXPRESSIONS = ROOT / "tests" / "gha_expressions"
+
+
+@pytest.fixture(scope="session")
+def github_expression(app_build, tmp_path_factory):
+    """Evaluates a job's `if:` with GitHub's own expression library (@actions/expressions, locked in
+    tests/gha_expressions/package-lock.json, installed once with npm ci; tests that run Node wait for make node)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js is not installed (make node)")
+    installed = EXPRESSIONS / "node_modules" / ".package-lock.json"
+    with open(tmp_path_factory.getbasetemp().parent / "gha_expressions.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one npm ci for all xdist workers
+        if not installed.exists() or installed.stat().st_mtime < (EXPRESSIONS / "package-lock.json").stat().st_mtime:
+            subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"],
+                           cwd=EXPRESSIONS, check=True, capture_output=True, timeout=300)
+
+    def evaluate(expression: str, contexts: dict, status: str = "success") -> bool:
+        expression = expression.strip()
+        if expression.startswith("${{") and expression.endswith("}}"):
+            expression = expression[3:-2]
+        done = subprocess.run(["node", "evaluate.mjs"], cwd=EXPRESSIONS, capture_output=True, text=True, timeout=60,
+                              input=json.dumps({"expression": expression, "contexts": contexts, "status": status}))
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    return evaluate
+
+
+def pull_request_contexts(head_repo: str, plan_result: str) -> dict:
+    return {"github": {"repository": "owner/repo", "event": {"pull_request": {"head": {"repo": {
+        "full_name": head_repo}}}}}, "needs": {"plan": {"result": plan_result}}}
+
+
+@pytest.mark.parametrize(("head_repo", "plan_result", "status", "runs"), [
+    ("owner/repo", "success", "success", True),
+    ("owner/repo", "failure", "failure", True),  # a failing plan (a mandatory violation) is what to comment on
+    ("mallory/repo", "success", "success", False),  # a fork's token cannot write comments
+    ("mallory/repo", "failure", "failure", False),
+    ("owner/repo", "skipped", "success", False),  # no stack was planned: no artifact to download
+    ("owner/repo", "cancelled", "cancelled", False),  # a newer push cancelled this run
+])
+def test_the_comment_job_runs_for_this_repository_s_pull_requests_whatever_the_plan_said(
+        github_expression, head_repo, plan_result, status, runs):
+    condition = load("preview.yml")["jobs"]["comment"]["if"]
+    assert github_expression(condition, pull_request_contexts(head_repo, plan_result), status) is runs
+
+
+def test_the_expression_evaluator_applies_github_s_implicit_success(github_expression):
+    """Without a status function GitHub adds `success() &&`: a plain condition is false after a failed need."""
+    contexts = pull_request_contexts("owner/repo", "failure")
+    assert github_expression("needs.plan.result != 'skipped'", contexts, "failure") is False
+    assert github_expression("always() && needs.plan.result != 'skipped'", contexts, "failure") is True
+
+
+# --------------------------------------------------------------------------- uv stays locked under the Pulumi CLI
+
+
+def runs_pulumi(step: dict) -> bool:
+    """The step runs the Pulumi CLI: pulumi/actions, a `pulumi` command, or `python -m ops` (the Automation
+    API), all of which start the program and the policy pack through the CLI's uv toolchain."""
+    if step.get("uses", "").split("@")[0] == "pulumi/actions":
+        return True
+    words = shlex.split(step.get("run", "").replace("\\\n", " "), comments=True)
+    if "pulumi" in words:
+        return True
+    for i in range(len(words)):
+        if words[i:i + 2] == ["-m", "ops"]:
+            try:
+                args = build_parser().parse_args(words[i + 2:])
+            except SystemExit:  # arguments built at run time ("${args[@]}"): assume a stack command
+                return True
+            return not (args.command == "migrate" and not args.stack)  # a database URL alone needs no stack
+    return False
+
+
+def test_every_step_that_runs_pulumi_keeps_uv_locked():
+    """Pulumi's uv toolchain runs `uv sync` without --locked before the program and the pack start; with
+    UV_LOCKED uv fails on a uv.lock or policies/uv.lock that pyproject.toml outdated instead of rewriting it."""
+    found = set()
+    for name in NAMES:
+        workflow = load(name)
+        for job_name, job in workflow["jobs"].items():
+            for step in steps(job):
+                if runs_pulumi(step):
+                    found.add((name, job_name))
+                    env = {**workflow.get("env", {}), **job.get("env", {}), **step.get("env", {})}
+                    assert env.get("UV_LOCKED") == "1", f"{name}: {job_name}: {step.get('name') or step.get('uses')}"
+    assert found == {("preview.yml", "preview"), ("deploy-stack.yml", "deploy"), ("rollback.yml", "rollback")}
+
+
+# --------------------------------------------------------------------------- keeping the pins current
+
+
+def test_dependabot_proposes_new_action_releases_every_week():
+    """Dependabot updates a SHA pin and its `# vX.Y.Z` comment together (the form the pin test requires)."""
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    (actions,) = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert actions["directory"] == "/"  # GitHub reads .github/workflows from the root entry
+    assert actions["schedule"]["interval"] == "weekly"
+    assert actions["cooldown"]["default-days"] >= 7  # zizmor's dependabot-cooldown audit (make lint)
