@@ -26,6 +26,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from offline.runtime import PROJECT_DIR, PlannedStack
+from offline.violations import violation_detail
 
 PACK_DIR = PROJECT_DIR / "policies"
 LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
@@ -59,16 +60,6 @@ class Diagnostic:
     @property
     def detail(self) -> str:
         return violation_detail(self.message, self.description)
-
-
-def violation_detail(message: str, description: str) -> str:
-    """What a violation says beyond its policy's description. pulumi-policy sends the description, a line
-    break and the message the policy reported (or the description alone when it reported none)."""
-    message = message.strip()
-    if description and message.startswith(description.strip()):
-        rest = message[len(description.strip()):].strip()
-        return rest or message
-    return message
 
 
 def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offline.policy_client import violation_detail
+from offline.violations import violation_detail
 
 MAX_COMMENT_CHARS = 60_000  # GitHub refuses comment bodies over 65,536 characters
 MAX_LISTED = 25  # resources or diagnostics listed before "... and N more"
