@@ -285,6 +285,8 @@ def build_comment(stack: str, head: Side, base: Side, *, base_ref: str = "main",
         lines += ["❌ **The plan for this pull request failed**, so there is no cost or policy result:", ""]
         lines += _log_block(head.error or "no output")
     else:
+        if head.plan.get("verdict"):  # make plan's last line: names an over-budget estimate the table shows as advisory
+            lines += [f"**{cell(head.plan['verdict'])}**", ""]
         lines += _cost_section(base, head.plan, base_ref)
         lines += _policy_section(base, head.plan, base_ref)
         lines += _resource_section(base, head.plan, base_ref)

@@ -204,3 +204,10 @@ def test_the_footer_names_the_commit_the_plan_is_of(tmp_path, capsys):
         main(["--stack", "prod", "--head", str(head), "--head-sha", "$(id)"])
     assert refused.value.code == 2
     assert "--head-sha: '$(id)' is not a full commit SHA" in capsys.readouterr().err
+
+
+def test_the_comment_carries_the_plans_verdict(staging):
+    report = run_policy_pack(staging, {"monthly-budget": {"maxMonthlyUsd": 10}})
+    document = json.loads(json.dumps(plan_document(staging, report), default=str))
+    body = build_comment("staging", Side(document), Side(None, "no plan was made"))
+    assert body.splitlines()[3] == "**Verdict: over budget (policy monthly-budget)**"
