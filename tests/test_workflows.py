@@ -340,6 +340,10 @@ if "--method" in args:
     with open(os.environ["FAKE_GH_LOG"], "a") as log:
         log.write(json.dumps([method, path, open(field[len("body=@"):]).read()]) + "\\n")
     sys.exit(0)
+if args[1] == "repos/owner/repo/pulls/7":
+    assert args[2:] == ["--jq", ".head.sha"], args
+    print(os.environ["FAKE_GH_PR_HEAD"])
+    sys.exit(0)
 assert "--paginate" in args and args[-2] == "--jq", args
 path = [a for a in args if a.startswith("repos/")][0]
 assert path == "repos/owner/repo/issues/7/comments", path
@@ -360,12 +364,14 @@ def comment_job(tmp_path):
     (tmp_path / "comment").mkdir()
     log = tmp_path / "gh.log"
 
-    def run_job(bodies: dict[str, str], existing: list[dict]) -> tuple[subprocess.CompletedProcess, list]:
+    def run_job(bodies: dict[str, str], existing: list[dict], pr_head: str = HEAD_SHA,
+                ) -> tuple[subprocess.CompletedProcess, list]:
         for stack, body in bodies.items():
             (tmp_path / "comment" / f"{stack}.md").write_text(body)
         (tmp_path / "comments.json").write_text(json.dumps(existing))
         env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GH_TOKEN": "x", "REPO": "owner/repo",
-               "PR": "7", "FAKE_GH_LOG": str(log), "FAKE_GH_COMMENTS": str(tmp_path / "comments.json")}
+               "PR": "7", "HEAD_SHA": HEAD_SHA, "FAKE_GH_PR_HEAD": pr_head,
+               "FAKE_GH_LOG": str(log), "FAKE_GH_COMMENTS": str(tmp_path / "comments.json")}
         done = subprocess.run([*GITHUB_BASH, "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True,
                               text=True, timeout=60)
         calls = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
@@ -400,6 +406,14 @@ def test_the_comment_job_edits_its_own_comment_in_place(comment_job):
     assert done.returncode == 0, done.stderr
     assert calls == [["PATCH", "repos/owner/repo/issues/comments/11", body_for("prod")],
                      ["PATCH", "repos/owner/repo/issues/comments/13", body_for("staging")]]
+
+
+def test_a_rerun_of_an_older_push_leaves_the_newer_comment_alone(comment_job):
+    existing = [{"id": 11, "user": {"login": "github-actions[bot]"}, "body": marker("prod") + "\nthe newer push"}]
+    done, calls = comment_job({"prod": body_for("prod")}, existing, pr_head="f" * 40)
+    assert done.returncode == 0, done.stderr
+    assert calls == []
+    assert f"::notice::this run planned {HEAD_SHA}; the pull request is now at {'f' * 40}" in done.stdout
 
 
 def test_the_comment_job_refuses_a_body_without_its_marker(comment_job):
