@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -270,6 +271,67 @@ def test_every_locked_distribution_has_a_hash(which):
         assert files, name
         for file in files:
             assert re.fullmatch(r"sha256:[0-9a-f]{64}", file.get("hash", "")), (name, file.get("url"))
+
+
+UV = ROOT / ".tools" / "uv" / "bin" / "uv"  # the Makefile's UV (requirements-uv.txt)
+
+
+def lock_check(project_dir, cache_dir=None) -> subprocess.CompletedProcess:
+    """`uv lock --check`: does uv.lock still resolve what pyproject.toml asks for?
+
+    --offline: an up-to-date lock is recognised from the two files alone (uv needs neither the network
+    nor its cache: the scratch test below runs it with an empty cache), so the verdict is the same here,
+    in CI and on a laptop without network. uv only resolves again when the files disagree; offline, that
+    resolution ends in uv's "needs to be updated" when the cache holds the index pages it needs and in a
+    resolution error when it does not (after `make test-env` alone, as in CI): a failure either way, and
+    the assertion names the cause and the fix. With the network, a stale lock would make the test reach
+    PyPI (2.5 s here, or a hang on a bad network) for nothing but uv's wording.
+    """
+    assert UV.is_file(), f"{UV} is missing: make test-env installs it"
+    environment = {**os.environ, "UV_PYTHON": sys.executable, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+    if cache_dir is not None:
+        environment["UV_CACHE_DIR"] = str(cache_dir)
+    return subprocess.run([str(UV), "lock", "--check", "--offline"], cwd=project_dir, capture_output=True,
+                          text=True, env=environment, timeout=60)
+
+
+@pytest.mark.parametrize("which", PYPROJECTS)
+def test_each_lock_is_the_resolution_of_its_pyproject(which):
+    """The Pulumi CLI installs the pack with `uv sync` without --locked: a stale policies/uv.lock would be
+    rewritten in silence on the first `pulumi preview`, with versions nobody reviewed. (`make` syncs the
+    program with --locked; this checks it before any sync too.)"""
+    project_dir = PYPROJECTS[which].parent
+    done = lock_check(project_dir)
+    relative = project_dir.relative_to(ROOT) / "uv.lock"
+    assert done.returncode == 0, (f"{relative} does not match its pyproject.toml: run `make lock` and commit "
+                                  f"both files.\n{done.stderr}")
+
+
+@pytest.mark.parametrize("edit", ["a dependency removed", "every dependency removed", "a dependency added"])
+def test_the_lock_check_notices_a_pyproject_edit_without_a_new_lock(edit, tmp_path):
+    scratch = tmp_path / "policies"
+    scratch.mkdir()
+    shutil.copyfile(PYPROJECTS["pack"].with_name("uv.lock"), scratch / "uv.lock")
+    text = PYPROJECTS["pack"].read_text()
+    # The copy itself is up to date, and uv sees it with an empty cache and no network.
+    assert lock_check_with(scratch, text, tmp_path).returncode == 0
+    if edit == "a dependency removed":  # what the reviewer did
+        assert '    "bashlex==0.18",\n' in text
+        edited = text.replace('    "bashlex==0.18",\n', "")
+    elif edit == "every dependency removed":  # re-resolved offline: uv's own message
+        edited = re.sub(r"(?s)\ndependencies = \[.*?\n\]", "\ndependencies = []", text)
+    else:
+        edited = text.replace('    "bashlex==0.18",\n', '    "bashlex==0.18",\n    "six==1.17.0",\n')
+    assert edited != text
+    done = lock_check_with(scratch, edited, tmp_path)
+    assert done.returncode == 1, done.stderr
+    if edit == "every dependency removed":
+        assert "The lockfile at `uv.lock` needs to be updated" in done.stderr
+
+
+def lock_check_with(project_dir, pyproject_text: str, tmp_path) -> subprocess.CompletedProcess:
+    (project_dir / "pyproject.toml").write_text(pyproject_text)
+    return lock_check(project_dir, tmp_path / "cache")
 
 
 def test_one_resolution_serves_the_program_and_the_pack():
