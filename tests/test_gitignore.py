@@ -74,3 +74,17 @@ def test_what_the_repository_tracks_is_not_ignored(scratch):
         pytest.skip("not a git checkout: only the files named above were checked")
     assert len(tracked) > 100
     assert ignored(scratch, tracked) == set()
+
+
+def test_make_clean_removes_what_the_makefile_and_the_tests_build(tmp_path):
+    built = [".venv/bin/python", ".tools/uv/bin/uv", ".tools/node/bin/node", "policies/.venv/bin/python",
+             "app/node_modules/x/index.js", "app/dist/src/main.js", "build/app-build.log", "build/mutation/report.md",
+             ".pytest_cache/v/x", ".ruff_cache/x"]
+    kept = ["Pulumi.yaml", "app/src/main.ts", "policies/uv.lock"]
+    for path in built + kept:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    subprocess.run(["make", "-s", "-C", str(tmp_path), "-f", str(ROOT / "Makefile"), "clean"], check=True,
+                   capture_output=True, env={k: v for k, v in os.environ.items() if not k.startswith("MAKE")})
+    assert [p for p in built if (tmp_path / p).exists()] == []
+    assert [p for p in kept if not (tmp_path / p).exists()] == []

@@ -191,6 +191,29 @@ def test_the_bootstrapped_uv_is_one_release_on_every_platform():
         assert applies == [(platform, machine) == ("linux", "x86_64"), (platform, machine) != ("linux", "x86_64")]
 
 
+def test_the_uv_install_never_builds_uv_from_source(tmp_path):
+    """requirements-uv.txt lists uv's sdist hash with the wheels'. Where no wheel fits (an uncommon platform),
+    pip must stop with "No matching distribution" rather than start a Rust build of uv. The Makefile's recipe
+    runs here on the release-by-version entry (what such a platform reads) against a local index that holds
+    only a source archive of that release."""
+    (_wheel, _hashes), (release, release_hashes) = uv_requirements()
+    hashes = " ".join(f"--hash=sha256:{h}" for h in sorted(release_hashes))
+    (tmp_path / "requirements-uv.txt").write_text(f"{release.name}{release.specifier} {hashes}\n")
+    index = tmp_path / "index"
+    index.mkdir()
+    (pin,) = release.specifier
+    subprocess.run(["tar", "czf", str(index / f"uv-{pin.version}.tar.gz"), "requirements-uv.txt"], cwd=tmp_path,
+                   check=True)
+    environment = {**as_a_shell_starts_make(), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(index),
+                   "PIP_CONFIG_FILE": os.devnull}
+    done = subprocess.run(["make", "-s", "-C", str(tmp_path), "-f", str(ROOT / "Makefile"), ".tools/uv/bin/uv"],
+                          capture_output=True, text=True, env=environment, timeout=60)
+    assert done.returncode != 0
+    assert f"No matching distribution found for uv=={pin.version}" in done.stderr, done.stderr
+    assert ".tar.gz" not in done.stderr  # pip did not even look at the source archive
+    assert not (tmp_path / ".tools" / "uv" / "bin" / "uv").exists()
+
+
 def running(marker: str) -> list[int]:
     """Processes whose command line holds ``marker`` (zombies are not running)."""
     found = []
