@@ -19,7 +19,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= prod
 
-# uv, pinned with hashes in requirements-uv.txt, installed by pip into .tools/uv (nothing global).
+# uv, pinned with hashes in requirements-uv.txt, installed by pip into .tools/uv (nothing global). The file lists
+# the sdist's hash with the wheels'; --only-binary makes pip stop with "No matching distribution" where no wheel
+# fits rather than start a Rust build of uv.
 UV_DIR := .tools/uv
 UV := $(UV_DIR)/bin/uv
 # Node.js for the app's build and the tests that run it and the Prisma CLI: the release the image runs
@@ -61,7 +63,7 @@ help:
 # Set-up output goes to stderr so `make plan-json` prints nothing but JSON on stdout.
 $(UV): requirements-uv.txt
 	@echo "installing uv (requirements-uv.txt) into $(UV_DIR)" >&2
-	@$(PYTHON) -m pip install -qq --disable-pip-version-check --no-deps --require-hashes --upgrade \
+	@$(PYTHON) -m pip install -qq --disable-pip-version-check --no-deps --require-hashes --only-binary :all: --upgrade \
 		--target $(UV_DIR) -r requirements-uv.txt >&2
 	@touch $@
 
@@ -190,4 +192,4 @@ docs: venv
 	$(PY) -m offline.docs --write README.md
 
 clean:
-	rm -rf $(VENV) .tools policies/.venv app/node_modules app/dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools policies/.venv app/node_modules app/dist build .pytest_cache .ruff_cache

@@ -13,7 +13,6 @@ rejected here already, with the thresholds of the pack's own config file.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import re
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+
+from infra.config_keys import configured_keys, unknown_key_problems
 
 PROJECT_NAME = "truecaller-backend"
 
@@ -532,25 +533,6 @@ def stack_name_problems(project: str, stack: str) -> list[str]:
             f"digits and single hyphens. Fix: pulumi stack rename {suggestion}"]
 
 
-def unknown_key_problems(keys: Iterable[str], project: str, stack: str) -> list[str]:
-    """Keys in the project's namespace that the program does not read: usually a typo."""
-    known = [*SETTINGS_BY_KEY, *SECRET_CONFIG_KEYS]
-    lowered = {k.lower(): k for k in known}
-    problems = []
-    for key in sorted(keys):
-        if key in SETTINGS_BY_KEY or key in SECRET_CONFIG_KEYS:
-            continue
-        closest = lowered.get(key.lower()) or next(iter(difflib.get_close_matches(key, known)),
-                                                   None)
-        hint = f"did you mean '{closest}'? " if closest else ""
-        problems.append(
-            f"{project}:{key} in Pulumi.{stack}.yaml is not a setting of this program: {hint}"
-            f"Fix: pulumi config rm {key} -s {stack}" + (f" && pulumi config set {closest} <value> -s {stack}"
-                                                          if closest else "")
-        )
-    return problems
-
-
 def secret_problems(values: Mapping[str, Any], secret_config, project: str, stack: str):
     """Managed secret values: set, not blank, stored encrypted. Returns (problems, values as secrets)."""
     problems: list[str] = []
@@ -594,7 +576,9 @@ def parse_config(
     ``policy_config`` is the policy pack's config (read from ``POLICY_CONFIG_FILE`` when None).
     Raises ``ConfigError`` listing every problem.
     """
-    problems = stack_name_problems(project, stack) + unknown_key_problems(unknown_keys, project, stack)
+    problems = stack_name_problems(project, stack) + unknown_key_problems(
+        unknown_keys, known=[*SETTINGS_BY_KEY, *SECRET_CONFIG_KEYS], secret=SECRET_CONFIG_KEYS, project=project,
+        stack=stack)
     values: dict[str, Any] = {}
     invalid: set[str] = set()
     for setting in SETTINGS:
@@ -642,7 +626,6 @@ def load_config() -> AppConfig:
     from pulumi.runtime import config as runtime_config
 
     project, stack = pulumi.get_project(), pulumi.get_stack()
-    every_key = {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
     namespace = f"{project}:"
     raw = {s.key: runtime_config.get_config(namespace + s.key) for s in SETTINGS}
     secret_config = {}
@@ -655,5 +638,5 @@ def load_config() -> AppConfig:
         stack=stack,
         project_dir=Path.cwd(),
         secret_config=secret_config,
-        unknown_keys=[k[len(namespace):] for k in every_key if k.startswith(namespace)],
+        unknown_keys=configured_keys(project),
     )

@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / "build" / "mutation"
-SOURCES = ["guardrails", "costing", "infra/config.py"]
+SOURCES = ["guardrails", "costing", "infra/config.py", "infra/config_keys.py"]
 # Fast tests only: a test that evaluates the real program (the `planned` fixtures, tests/test_cost.py, the
 # SDK-equivalence test over the prod graph) costs seconds per mutant it is selected for, and the policy-wide ones
 # are selected for nearly every mutant. Their behaviour is pinned by the unit tests below as well.

@@ -335,6 +335,16 @@ def test_an_unknown_key_without_a_near_name_only_says_how_to_remove_it():
     assert "did you mean" not in problem and problem.endswith("Fix: pulumi config rm colour -s prod")
 
 
+@pytest.mark.parametrize(("key", "secret"), [("jwtSecrt", "jwtSecret"), ("DATABASEURL", "databaseUrl"),
+                                           ("firebaseCredential", "firebaseCredentials")])
+def test_a_mistyped_secret_key_is_moved_with_set_secret(key, secret):
+    """Following the fix must not leave the secret in plain text in the committed stack file."""
+    (problem,) = problems_of({}, stack="staging", unknown_keys=[key])
+    assert problem == (f"truecaller-backend:{key} in Pulumi.staging.yaml is not a setting of this program: "
+                       f"did you mean '{secret}'? Fix: pulumi config rm {key} -s staging && "
+                       f"pulumi config set --secret {secret} '<value>' -s staging")
+
+
 def test_known_and_secret_keys_are_not_unknown():
     assert parse({}, unknown_keys=["desiredCount", "databaseUrl", "jwtSecret"]).desired_count == 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -190,6 +191,29 @@ def test_the_bootstrapped_uv_is_one_release_on_every_platform():
         assert applies == [(platform, machine) == ("linux", "x86_64"), (platform, machine) != ("linux", "x86_64")]
 
 
+def test_the_uv_install_never_builds_uv_from_source(tmp_path):
+    """requirements-uv.txt lists uv's sdist hash with the wheels'. Where no wheel fits (an uncommon platform),
+    pip must stop with "No matching distribution" rather than start a Rust build of uv. The Makefile's recipe
+    runs here on the release-by-version entry (what such a platform reads) against a local index that holds
+    only a source archive of that release."""
+    (_wheel, _hashes), (release, release_hashes) = uv_requirements()
+    hashes = " ".join(f"--hash=sha256:{h}" for h in sorted(release_hashes))
+    (tmp_path / "requirements-uv.txt").write_text(f"{release.name}{release.specifier} {hashes}\n")
+    index = tmp_path / "index"
+    index.mkdir()
+    (pin,) = release.specifier
+    subprocess.run(["tar", "czf", str(index / f"uv-{pin.version}.tar.gz"), "requirements-uv.txt"], cwd=tmp_path,
+                   check=True)
+    environment = {**as_a_shell_starts_make(), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(index),
+                   "PIP_CONFIG_FILE": os.devnull}
+    done = subprocess.run(["make", "-s", "-C", str(tmp_path), "-f", str(ROOT / "Makefile"), ".tools/uv/bin/uv"],
+                          capture_output=True, text=True, env=environment, timeout=60)
+    assert done.returncode != 0
+    assert f"No matching distribution found for uv=={pin.version}" in done.stderr, done.stderr
+    assert ".tar.gz" not in done.stderr  # pip did not even look at the source archive
+    assert not (tmp_path / ".tools" / "uv" / "bin" / "uv").exists()
+
+
 def running(marker: str) -> list[int]:
     """Processes whose command line holds ``marker`` (zombies are not running)."""
     found = []
@@ -270,6 +294,67 @@ def test_every_locked_distribution_has_a_hash(which):
         assert files, name
         for file in files:
             assert re.fullmatch(r"sha256:[0-9a-f]{64}", file.get("hash", "")), (name, file.get("url"))
+
+
+UV = ROOT / ".tools" / "uv" / "bin" / "uv"  # the Makefile's UV (requirements-uv.txt)
+
+
+def lock_check(project_dir, cache_dir=None) -> subprocess.CompletedProcess:
+    """`uv lock --check`: does uv.lock still resolve what pyproject.toml asks for?
+
+    --offline: an up-to-date lock is recognised from the two files alone (uv needs neither the network
+    nor its cache: the scratch test below runs it with an empty cache), so the verdict is the same here,
+    in CI and on a laptop without network. uv only resolves again when the files disagree; offline, that
+    resolution ends in uv's "needs to be updated" when the cache holds the index pages it needs and in a
+    resolution error when it does not (after `make test-env` alone, as in CI): a failure either way, and
+    the assertion names the cause and the fix. With the network, a stale lock would make the test reach
+    PyPI (2.5 s here, or a hang on a bad network) for nothing but uv's wording.
+    """
+    assert UV.is_file(), f"{UV} is missing: make test-env installs it"
+    environment = {**os.environ, "UV_PYTHON": sys.executable, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+    if cache_dir is not None:
+        environment["UV_CACHE_DIR"] = str(cache_dir)
+    return subprocess.run([str(UV), "lock", "--check", "--offline"], cwd=project_dir, capture_output=True,
+                          text=True, env=environment, timeout=60)
+
+
+@pytest.mark.parametrize("which", PYPROJECTS)
+def test_each_lock_is_the_resolution_of_its_pyproject(which):
+    """The Pulumi CLI installs the pack with `uv sync` without --locked: a stale policies/uv.lock would be
+    rewritten in silence on the first `pulumi preview`, with versions nobody reviewed. (`make` syncs the
+    program with --locked; this checks it before any sync too.)"""
+    project_dir = PYPROJECTS[which].parent
+    done = lock_check(project_dir)
+    relative = project_dir.relative_to(ROOT) / "uv.lock"
+    assert done.returncode == 0, (f"{relative} does not match its pyproject.toml: run `make lock` and commit "
+                                  f"both files.\n{done.stderr}")
+
+
+@pytest.mark.parametrize("edit", ["a dependency removed", "every dependency removed", "a dependency added"])
+def test_the_lock_check_notices_a_pyproject_edit_without_a_new_lock(edit, tmp_path):
+    scratch = tmp_path / "policies"
+    scratch.mkdir()
+    shutil.copyfile(PYPROJECTS["pack"].with_name("uv.lock"), scratch / "uv.lock")
+    text = PYPROJECTS["pack"].read_text()
+    # The copy itself is up to date, and uv sees it with an empty cache and no network.
+    assert lock_check_with(scratch, text, tmp_path).returncode == 0
+    if edit == "a dependency removed":  # what the reviewer did
+        assert '    "bashlex==0.18",\n' in text
+        edited = text.replace('    "bashlex==0.18",\n', "")
+    elif edit == "every dependency removed":  # re-resolved offline: uv's own message
+        edited = re.sub(r"(?s)\ndependencies = \[.*?\n\]", "\ndependencies = []", text)
+    else:
+        edited = text.replace('    "bashlex==0.18",\n', '    "bashlex==0.18",\n    "six==1.17.0",\n')
+    assert edited != text
+    done = lock_check_with(scratch, edited, tmp_path)
+    assert done.returncode == 1, done.stderr
+    if edit == "every dependency removed":
+        assert "The lockfile at `uv.lock` needs to be updated" in done.stderr
+
+
+def lock_check_with(project_dir, pyproject_text: str, tmp_path) -> subprocess.CompletedProcess:
+    (project_dir / "pyproject.toml").write_text(pyproject_text)
+    return lock_check(project_dir, tmp_path / "cache")
 
 
 def test_one_resolution_serves_the_program_and_the_pack():

@@ -1,19 +1,23 @@
 """The bootstrap stack's configuration: one typed, validated place.
 
 Every key is declared once in ``SETTINGS`` (type, default, description, validation);
-``bootstrap/Pulumi.yaml`` declares the same keys for the CLI and a test keeps the two in sync.
-Problems are collected and raised together as one ``ConfigError`` before any resource is created,
-each naming the key, the value and the fix.
+``bootstrap/Pulumi.yaml`` declares the same keys for the CLI and a test keeps the two in sync; a
+key under the project's namespace that is not one of them (a typo the CLI accepts, whose value would
+never be read) is refused by the main program's check, ``infra/config_keys.py``. Problems are
+collected and raised together as one ``ConfigError`` before any resource is created, each naming the
+key, the value and the fix.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+
+from infra.config_keys import configured_keys, unknown_key_problems
 
 # GitHub's own limits: owners (users and organisations) are 1-39 alphanumerics or single hyphens,
 # never starting or ending with one; repository names are 1-100 of [A-Za-z0-9._-]. The OIDC `sub`
@@ -157,9 +161,11 @@ def _parse(setting: Setting, raw: str) -> tuple[Any, str | None]:
     return raw, None
 
 
-def parse_config(raw: Mapping[str, str], *, project: str, stack: str) -> BootstrapConfig:
-    """Validate raw config strings (keys without namespace); raises ``ConfigError`` listing every problem."""
-    problems: list[str] = []
+def parse_config(raw: Mapping[str, str], *, project: str, stack: str, unknown_keys: Iterable[str] = ()
+                 ) -> BootstrapConfig:
+    """Validate raw config strings (keys without namespace) and refuse ``unknown_keys``, the keys the stack
+    sets that no setting reads; raises ``ConfigError`` listing every problem."""
+    problems = unknown_key_problems(unknown_keys, known=SETTINGS_BY_KEY, project=project, stack=stack)
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         text = raw.get(setting.key)
@@ -188,4 +194,5 @@ def load_config() -> BootstrapConfig:
 
     project, stack = pulumi.get_project(), pulumi.get_stack()
     raw = {s.key: runtime_config.get_config(f"{project}:{s.key}") for s in SETTINGS}
-    return parse_config({k: v for k, v in raw.items() if v is not None}, project=project, stack=stack)
+    return parse_config({k: v for k, v in raw.items() if v is not None}, project=project, stack=stack,
+                        unknown_keys=configured_keys(project))

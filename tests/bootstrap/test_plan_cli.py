@@ -45,3 +45,10 @@ def test_make_target_plans_with_the_ci_repository():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Policy pack: 0 mandatory violation(s)" in done.stdout
+
+
+def test_a_mistyped_key_exits_2_with_the_fix(capsys):
+    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", "noncurrentVersionDay=30"]) == 2
+    assert ("truecaller-backend-bootstrap:noncurrentVersionDay in Pulumi.account.yaml is not a setting of this "
+            "program: did you mean 'noncurrentVersionDays'? Fix: pulumi config rm noncurrentVersionDay -s account && "
+            "pulumi config set noncurrentVersionDays <value> -s account") in capsys.readouterr().err

@@ -4,11 +4,22 @@ bucket, the key, the roles and the outputs the workflows' variables take."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from offline.runtime import StackFileError, evaluate_stack
-from tests.bootstrap.conftest import BOOTSTRAP_DIR, STACK, attached_documents, evaluate_bootstrap, role, role_arn
+from tests.bootstrap.conftest import (
+    BOOTSTRAP_DIR,
+    REPOSITORY,
+    STACK,
+    attached_documents,
+    evaluate_bootstrap,
+    role,
+    role_arn,
+)
 
 BUCKET = "truecaller-backend-pulumi-state-123456789012-eu-central-1"
 S3 = "aws:s3/"
@@ -169,3 +180,60 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(Exception) as raised:
         evaluate_bootstrap(githubRepository="nope", noncurrentVersionDays="0", hostedZoneId="zone")
     assert len(raised.value.problems) == 3
+
+
+def stack_file_project(tmp_path, stack: str, config: str):
+    """The bootstrap project with one more stack file, as an administrator writes it."""
+    for name in ("Pulumi.yaml", "__main__.py", "account", "policy-config.json"):
+        (tmp_path / name).symlink_to(BOOTSTRAP_DIR / name)
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(
+        f"config:\n  aws:region: eu-central-1\n  truecaller-backend-bootstrap:githubRepository: {REPOSITORY}\n"
+        + config)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("line", "key", "closest"), [
+    # The lifecycle rule would keep noncurrent state versions 90 days, not the 30 written.
+    ("noncurrentVersionDay: 30", "noncurrentVersionDay", "noncurrentVersionDays"),
+    # The CI roles would be scoped to the default project, not the one deployed.
+    ("deployedProjet: payments-api", "deployedProjet", "deployedProject"),
+    ("DeployedProject: payments-api", "DeployedProject", "deployedProject"),
+])
+def test_a_typo_in_a_real_stack_file_stops_the_bootstrap(tmp_path, line, key, closest):
+    project_dir = stack_file_project(tmp_path, "typo", f"  truecaller-backend-bootstrap:{line}\n")
+    with pytest.raises(Exception, match="Invalid configuration for bootstrap stack 'typo'") as raised:
+        evaluate_stack("typo", project_dir=project_dir)
+    assert raised.value.problems == [
+        f"truecaller-backend-bootstrap:{key} in Pulumi.typo.yaml is not a setting of this program: did you mean "
+        f"'{closest}'? Fix: pulumi config rm {key} -s typo && pulumi config set {closest} <value> -s typo"]
+    assert raised.value.registered_urns == []
+
+
+def test_an_unknown_key_is_reported_with_the_bad_values():
+    with pytest.raises(Exception) as raised:
+        evaluate_bootstrap(colour="blue", keyDeletionWindowDays="3")
+    assert raised.value.problems == [
+        "truecaller-backend-bootstrap:colour in Pulumi.account.yaml is not a setting of this program: "
+        "Fix: pulumi config rm colour -s account",
+        "truecaller-backend-bootstrap:keyDeletionWindowDays = '3' is invalid: expected an integer from 7 to 30. "
+        "Fix: pulumi config set keyDeletionWindowDays <value> -s account",
+    ]
+
+
+def test_every_declared_key_and_other_projects_keys_are_accepted(tmp_path):
+    values = {"deployedProject": "payments-api", "stateBucketName": "acme-pulumi-state", "noncurrentVersionDays": 30,
+              "keyDeletionWindowDays": 7, "existingOidcProviderArn": "''", "hostedZoneId": "''", "protect": "false"}
+    lines = "".join(f"  truecaller-backend-bootstrap:{key}: {value}\n" for key, value in values.items())
+    other = "  truecaller-backend:desiredCount: 3\n"  # the main program's namespace: not the bootstrap's to judge
+    plan = evaluate_stack("full", project_dir=stack_file_project(tmp_path, "full", lines + other))
+    assert plan.outputs["PULUMI_BACKEND_URL"] == "s3://acme-pulumi-state?region=eu-central-1"
+
+
+def test_the_bootstrap_imports_the_shared_check_with_only_its_own_directory_on_the_path():
+    """As the CLI runs it: the program's directory first on sys.path, the repository root not on it."""
+    code = ("import sys; sys.path.insert(0, '.'); import account.config as c; "
+            "print(c.unknown_key_problems.__module__)")
+    done = subprocess.run([sys.executable, "-I", "-c", code], cwd=BOOTSTRAP_DIR, capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"]})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "infra.config_keys"
