@@ -12,8 +12,8 @@ architecture shows as a changed line, not as one removed and one new. A plan tha
 
 Each stack has one comment, edited in place: its first line is a hidden marker naming the stack, by
 which the workflow's `comment` job finds it again (only among the comments of github-actions[bot]).
-Its footer names the pull request's commit the plan is of, so a re-run of an older workflow run,
-which edits the same comment, shows that it describes an older commit.
+Its footer names the pull request's commit the plan is of; the comment job does not post a re-run of
+an older workflow run over the newer push's comment.
 
 Standard library only: the workflow runs it with the runner's Python when `.venv` could not be built.
 """
@@ -298,7 +298,8 @@ def build_comment(stack: str, head: Side, base: Side, *, base_ref: str = "main",
         footer += f"Plan of commit {head_sha}. "
     footer += "`python -m offline.plan --json` for the base branch and this pull request (no AWS access)."
     if run_url:
-        footer += f" [Workflow run]({run_url}): the job `preview ({cell(stack)})` runs `pulumi preview` in AWS."
+        footer += (f" [Workflow run]({run_url}): the job `preview ({cell(stack)})` runs `pulumi preview` in AWS"
+                   " once the repository has the bootstrap's variables.")
     lines += ["", footer + " This comment is updated in place on every push.</sub>"]
     body = "\n".join(lines).rstrip() + "\n"
     if len(body) > MAX_COMMENT_CHARS:
