@@ -574,16 +574,21 @@ def github_expression(app_build, tmp_path_factory):
             subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"],
                            cwd=EXPRESSIONS, check=True, capture_output=True, timeout=300)
 
+    evaluator = subprocess.Popen(["node", "evaluate.mjs"], cwd=EXPRESSIONS, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True, bufsize=1)
+
     def evaluate(expression: str, contexts: dict, status: str = "success") -> bool:
         expression = expression.strip()
         if expression.startswith("${{") and expression.endswith("}}"):
             expression = expression[3:-2]
-        done = subprocess.run(["node", "evaluate.mjs"], cwd=EXPRESSIONS, capture_output=True, text=True, timeout=60,
-                              input=json.dumps({"expression": expression, "contexts": contexts, "status": status}))
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+        evaluator.stdin.write(json.dumps({"expression": expression, "contexts": contexts, "status": status}) + "\n")
+        answer = json.loads(evaluator.stdout.readline())
+        assert isinstance(answer, bool), answer
+        return answer
 
-    return evaluate
+    yield evaluate
+    evaluator.stdin.close()
+    evaluator.wait(timeout=10)
 
 
 def pull_request_contexts(head_repo: str, plan_result: str) -> dict:

@@ -1,13 +1,13 @@
 // Evaluates a job's `if:` as the runner does, with GitHub's own expression parser and evaluator
-// (@actions/expressions, from actions/languageservices). stdin: {"expression": "<without ${{ }}>",
+// (@actions/expressions, from actions/languageservices). Each stdin line: {"expression": "<without ${{ }}>",
 // "contexts": {"github": {...}, "needs": {...}, ...}, "status": "success" | "failure" | "cancelled"};
-// stdout: true or false.
-import { readFileSync } from "node:fs";
+// each stdout line: true or false, or {"error": "..."}. One process answers a whole test session.
+import { createInterface } from "node:readline";
 import { data, Evaluator, Lexer, Parser } from "@actions/expressions";
 import { truthy } from "@actions/expressions/result";
 import { TokenType } from "@actions/expressions/lexer";
 
-const { expression, contexts, status } = JSON.parse(readFileSync(0, "utf8"));
+function evaluate({ expression, contexts, status }) {
 // The job status functions (GitHub docs, "Status check functions"): needs' outcome and the run's cancellation.
 const statusOf = {
   success: status === "success",
@@ -27,4 +27,15 @@ if (!callsStatus) tokens = new Lexer(`success() && (${expression})`).lex().token
 
 const parsed = new Parser(tokens, Object.keys(contexts), [...functions.values()]).parse();
 const context = JSON.parse(JSON.stringify(contexts), data.reviver);
-process.stdout.write(JSON.stringify(truthy(new Evaluator(parsed, context, functions).evaluate())) + "\n");
+return truthy(new Evaluator(parsed, context, functions).evaluate());
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  let answer;
+  try {
+    answer = evaluate(JSON.parse(line));
+  } catch (error) {
+    answer = { error: String(error) };
+  }
+  process.stdout.write(JSON.stringify(answer) + "\n");
+}
