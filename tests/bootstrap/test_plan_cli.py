@@ -18,15 +18,17 @@ def test_plan_prints_the_graph_the_clean_pack_and_no_rollout(capsys):
     out = capsys.readouterr().out
     assert out.startswith("Stack truecaller-backend-bootstrap/account in eu-central-1: 36 resources")
     assert "Policy pack: 0 mandatory violation(s), 0 advisory" in out
-    assert "AWS_DEPLOY_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
+    assert "  repositoryVariables:\n    AWS_PREVIEW_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
+    assert "    AWS_DEPLOY_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
     assert "Release timeline" not in out  # the bootstrap runs no service
 
 
 def test_plan_json_has_the_outputs_and_no_rollout(capsys):
     assert main([*ARGS, "--json", "--config", f"githubRepository={REPOSITORY}"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document["outputs"]) == {"AWS_PREVIEW_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN", "PULUMI_BACKEND_URL",
-                                        "PULUMI_SECRETS_PROVIDER", "AWS_REGION"}
+    assert set(document["outputs"]) == {"repositoryVariables", "backendUrl", "secretsProvider"}
+    assert set(document["outputs"]["repositoryVariables"]) == {"AWS_PREVIEW_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN",
+                                                               "PULUMI_BACKEND_URL"}
     assert document["rollout"] is None
 
 
