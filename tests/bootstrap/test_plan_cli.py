@@ -41,6 +41,21 @@ def test_missing_repository_and_malformed_config_exit_2(capsys):
     assert "githubRepository = 'not-a-repository' is invalid" in capsys.readouterr().err
 
 
+def test_a_derived_state_bucket_name_longer_than_s3_allows_exits_2(capsys):
+    # 24 characters in eu-central-1: 24 + len("-pulumi-state-") + 12 + 1 + 12 = 63, S3's limit.
+    longest = "a" * 24
+    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}"]) == 0
+    capsys.readouterr()
+    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}b"]) == 2
+    err = capsys.readouterr().err
+    assert "deployedProject = 'aaaaaaaaaaaaaaaaaaaaaaaab' makes the state bucket name" in err
+    assert "64 characters long; S3 allows 63" in err and "pulumi config set stateBucketName" in err
+    assert "a deployedProject of at most 24 characters" in err
+    # A name of its own lifts the limit.
+    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}b",
+                 "--config", "stateBucketName=acme-pulumi-state"]) == 0
+
+
 def test_make_target_plans_with_the_ci_repository():
     env = {**os.environ, "GITHUB_REPOSITORY": "acme/truecaller-backend"}
     done = subprocess.run(["make", "-s", "bootstrap-plan"], cwd=ROOT, env=env, capture_output=True, text=True,
