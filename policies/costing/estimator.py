@@ -278,7 +278,7 @@ def estimate(
             metrics, "alarm-metric-month", p["cloudwatch"]["alarmMetricMonth"]))
     keys = len(of[KMS_KEY])
     if keys:
-        # The first year's price; each yearly rotation's new backing key adds the same again (AWS KMS pricing).
+        # The first year's price: the backing keys of later yearly rotations add to it (AWS KMS pricing), not modelled.
         lines.append(LineItem(f"KMS keys ({keys}, before rotations)", keys, "key-month", p["kms"]["keyMonth"]))
     lines += _container_insights(of[CLUSTER], running, p, hours, unknown)
     dashboards = len(of[DASHBOARD])
