@@ -1,7 +1,7 @@
 """Bootstrap, once per AWS account: the state bucket, the KMS key for state and stack secrets,
 GitHub's OIDC provider and the two roles CI assumes (preview on pull requests, deploy from the
-staging/production environments). Its outputs are named after the GitHub repository variables
-the workflows read."""
+staging/production environments). Its output `repositoryVariables` holds exactly the GitHub
+repository variables the workflows read, under their names."""
 
 import json
 
@@ -43,6 +43,8 @@ state = StateBucket(
 
 oidc = GithubOidc("github-oidc", GithubOidcArgs(existing_provider_arn=cfg.existing_oidc_provider_arn, tags=cfg.tags))
 
+backend_url = pulumi.Output.concat("s3://", state.bucket_name, "?region=", region)
+
 scope = pulumi.Output.all(account, region, state.bucket_name, key.key_arn).apply(
     lambda v: Scope(account=v[0], region=v[1], project=cfg.deployed_project, state_bucket=v[2], key_arn=v[3],
                     hosted_zone_id=cfg.hosted_zone_id)
@@ -80,10 +82,15 @@ deploy = CiRole(
     ),
 )
 
-# Named exactly like the repository variables the workflows read, so they can be set in one go:
-#   pulumi stack output --json | jq -r 'to_entries[] | "\(.key)=\(.value)"' > ci.env && gh variable set -f ci.env
-pulumi.export("AWS_PREVIEW_ROLE_ARN", preview.role_arn)
-pulumi.export("AWS_DEPLOY_ROLE_ARN", deploy.role_arn)
-pulumi.export("PULUMI_BACKEND_URL", pulumi.Output.concat("s3://", state.bucket_name, "?region=", region))
-pulumi.export("PULUMI_SECRETS_PROVIDER", pulumi.Output.concat("awskms://", key.alias_name, "?region=", region))
-pulumi.export("AWS_REGION", region)
+# The repository variables the workflows read (`vars.<NAME>` in .github/workflows/), named alike, so they
+# can be set in one go (README, "The real-cloud path"):
+#   pulumi stack output repositoryVariables --json | jq -r 'to_entries[] | "\(.key)=\(.value)"' > ci.env
+#   gh variable set -f ci.env
+pulumi.export("repositoryVariables", {
+    "AWS_PREVIEW_ROLE_ARN": preview.role_arn,
+    "AWS_DEPLOY_ROLE_ARN": deploy.role_arn,
+    "PULUMI_BACKEND_URL": backend_url,
+})
+# For people, not for CI: `pulumi login` and `pulumi stack init <stack> --secrets-provider`.
+pulumi.export("backendUrl", backend_url)
+pulumi.export("secretsProvider", pulumi.Output.concat("awskms://", key.alias_name, "?region=", region))

@@ -91,7 +91,11 @@ def format_plan(planned: PlannedStack) -> str:
         lines.append("")
     lines.append("Outputs")
     for key, value in redact(planned.outputs).items():
-        lines.append(f"  {key}: {json.dumps(value) if not isinstance(value, str) else value}")
+        if isinstance(value, dict) and value:  # an object output (the bootstrap's repositoryVariables): a line each
+            lines.append(f"  {key}:")
+            lines += [f"    {k}: {v if isinstance(v, str) else json.dumps(v)}" for k, v in value.items()]
+        else:
+            lines.append(f"  {key}: {json.dumps(value) if not isinstance(value, str) else value}")
     if planned.notes:
         lines += ["", "Before `pulumi up`:"] + [f"  - {note}" for note in planned.notes]
     return "\n".join(lines)

@@ -44,6 +44,27 @@ def _containers(resource: PlannedResource) -> str:
     return "; ".join(parts)
 
 
+IAM_POLICY = "aws:iam/policy:Policy"  # not Application Auto Scaling's aws:appautoscaling/policy:Policy
+
+
+def _trusted(assume_role_policy: str | None) -> str:
+    """Who may assume a role: AWS services, or a web identity provider and the token subjects it accepts."""
+    principals, subjects = [], []
+    for statement in json.loads(assume_role_policy or "{}").get("Statement", []):
+        principal = statement.get("Principal") or {}
+        for kind in ("Service", "Federated", "AWS"):
+            value = principal.get(kind)
+            for who in [value] if isinstance(value, str) else value or []:
+                # An OIDC provider's ARN ends in its issuer's host: that is what says who signs the tokens.
+                principals.append(f"OIDC {who.split(':oidc-provider/')[1]}" if ":oidc-provider/" in who
+                                  else _short(who))
+        for condition in (statement.get("Condition") or {}).values():
+            for key, value in condition.items():
+                if key.endswith(":sub"):
+                    subjects += [value] if isinstance(value, str) else value
+    return ", ".join(principals) + (f" for {', '.join(subjects)}" if subjects else "")
+
+
 def describe(resource: PlannedResource) -> str:
     i = resource.inputs
     match resource.type.split(":")[-1]:
@@ -85,8 +106,7 @@ def describe(resource: PlannedResource) -> str:
         case "LogGroup":
             return f"{i.get('name')} retention={_int(i.get('retentionInDays'))}d"
         case "Role":
-            trust = json.loads(i.get("assumeRolePolicy", "{}")).get("Statement", [{}])[0]
-            return f"assumed by {trust.get('Principal', {}).get('Service')}: {i.get('description', '')}"
+            return f"assumed by {_trusted(i.get('assumeRolePolicy'))}: {i.get('description', '')}"
         case "RolePolicy":
             statements = json.loads(i.get("policy", "{}")).get("Statement", [])
             return "; ".join(s.get("Sid", "?") for s in statements)
@@ -132,10 +152,22 @@ def describe(resource: PlannedResource) -> str:
             return f"{len(json.loads(i.get('dashboardBody', '{}')).get('widgets', []))} widgets"
         case "Target":
             return f"{i.get('resourceId')} min={_int(i.get('minCapacity'))} max={_int(i.get('maxCapacity'))}"
+        case "Policy" if resource.type == IAM_POLICY:
+            statements = json.loads(i.get("policy") or "{}").get("Statement", [])
+            return f"{i.get('path', '/')}{i.get('name')}: " + "; ".join(s.get("Sid", "?") for s in statements)
         case "Policy":
             tracking = i.get("targetTrackingScalingPolicyConfiguration") or {}
             metric = (tracking.get("predefinedMetricSpecification") or {}).get("predefinedMetricType")
             return f"{metric} target={_int(tracking.get('targetValue'))}"
         case "Topic":
             return str(i.get("name"))
+        case "Key":
+            return (f"{i.get('customerMasterKeySpec')} rotation={i.get('enableKeyRotation')} every "
+                    f"{_int(i.get('rotationPeriodInDays'))}d deletionWindow={_int(i.get('deletionWindowInDays'))}d")
+        case "Alias":
+            return str(i.get("name"))
+        case "OpenIdConnectProvider":
+            return f"{i.get('url')} audience={','.join(i.get('clientIdLists') or [])}"
+        case "Bucket":
+            return f"{i.get('bucket')} forceDestroy={i.get('forceDestroy')}"
     return ""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import botocore.exceptions as boto
 
+from ops import environment
 from ops.common import (
     EXIT_ACCESS_DENIED,
     EXIT_AWS_CONFIG,
@@ -39,7 +40,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_FAILED: "a check or step failed: a preflight FAIL, a migration that failed (`migrate` exits with the "
                  "container's own code when it ran), a service that did not become stable or healthy, an AWS "
                  "error not listed below",
-    EXIT_USAGE: "usage or input error: a bad option, a missing stack output, an unconfirmed `destroy`, no Pulumi CLI",
+    EXIT_USAGE: "usage or input error: a bad option, a missing stack output, an unconfirmed `destroy`, no Pulumi CLI, "
+                "a Python without the project's packages (not .venv/bin/python)",
     EXIT_AWS_CONFIG: "AWS credentials or region missing, invalid or expired",
     EXIT_UNREACHABLE: "an AWS endpoint could not be reached (network, proxy, region, `AWS_ENDPOINT_URL`)",
     EXIT_ACCESS_DENIED: "AWS denied an action to the identity the command runs as",
@@ -193,6 +195,8 @@ def _classify(exc: BaseException, stack: str) -> Failure:
     if _is_pulumi_version_error(exc):
         return Failure(EXIT_PULUMI, f"the Pulumi CLI cannot be used: {exc}",
                        "install or upgrade the Pulumi CLI (https://www.pulumi.com/docs/install/)")
+    if (missing := environment.missing_dependency(exc)) is not None:
+        return Failure(EXIT_USAGE, missing, environment.ENVIRONMENT_FIX)
     if isinstance(exc, boto.BotoCoreError):
         return Failure(EXIT_FAILED, f"AWS SDK error: {exc}", "rerun with --debug and report it if the cause is unclear")
     return Failure(EXIT_INTERNAL, f"unexpected {type(exc).__name__}: {exc}",

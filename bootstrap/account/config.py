@@ -140,8 +140,12 @@ class BootstrapConfig:
             "deploy": [f"{repo}:environment:{env}" for env in GITHUB_ENVIRONMENTS],
         }
 
+    @staticmethod
+    def derived_bucket_name(deployed_project: str, account: str, region: str) -> str:
+        return f"{deployed_project}-pulumi-state-{account}-{region}"
+
     def bucket_name(self, account: str, region: str) -> str:
-        return self.state_bucket_name or f"{self.deployed_project}-pulumi-state-{account}-{region}"
+        return self.state_bucket_name or self.derived_bucket_name(self.deployed_project, account, region)
 
 
 def _snake(key: str) -> str:
@@ -161,10 +165,32 @@ def _parse(setting: Setting, raw: str) -> tuple[Any, str | None]:
     return raw, None
 
 
-def parse_config(raw: Mapping[str, str], *, project: str, stack: str, unknown_keys: Iterable[str] = ()
-                 ) -> BootstrapConfig:
+# S3's limit on a bucket name, and the length of the account ID in the derived one.
+BUCKET_NAME_MAX = 63
+ACCOUNT_ID_LENGTH = 12
+
+
+def _derived_bucket_name_problem(values: Mapping[str, Any], region: str | None, project: str,
+                                 stack: str) -> str | None:
+    """The derived state bucket name (no stateBucketName) is longer than S3 allows: deployedProject's own
+    limit cannot know the region's length."""
+    if values.get("stateBucketName") or not region:
+        return None
+    derived = BootstrapConfig.derived_bucket_name(values["deployedProject"], "0" * ACCOUNT_ID_LENGTH, region)
+    if len(derived) <= BUCKET_NAME_MAX:
+        return None
+    return (f"{project}:deployedProject = {values['deployedProject']!r} makes the state bucket name "
+            f"<deployedProject>-pulumi-state-<account>-{region} {len(derived)} characters long; S3 allows "
+            f"{BUCKET_NAME_MAX}. Fix: pulumi config set stateBucketName <3-{BUCKET_NAME_MAX} characters> -s {stack}, "
+            f"or a deployedProject of at most {len(values['deployedProject']) - len(derived) + BUCKET_NAME_MAX} "
+            "characters")
+
+
+def parse_config(raw: Mapping[str, str], *, project: str, stack: str, region: str | None = None,
+                 unknown_keys: Iterable[str] = ()) -> BootstrapConfig:
     """Validate raw config strings (keys without namespace) and refuse ``unknown_keys``, the keys the stack
-    sets that no setting reads; raises ``ConfigError`` listing every problem."""
+    sets that no setting reads; raises ``ConfigError`` listing every problem. ``region`` (the stack's
+    aws:region, when set) lets the derived bucket name be checked too."""
     problems = unknown_key_problems(unknown_keys, known=SETTINGS_BY_KEY, project=project, stack=stack)
     values: dict[str, Any] = {}
     for setting in SETTINGS:
@@ -183,6 +209,8 @@ def parse_config(raw: Mapping[str, str], *, project: str, stack: str, unknown_ke
                             f"Fix: pulumi config set {setting.key} <value> -s {stack}")
             value = setting.default
         values[setting.key] = value
+    if not problems and (too_long := _derived_bucket_name_problem(values, region, project, stack)):
+        problems.append(too_long)
     if problems:
         raise ConfigError(problems, stack)
     return BootstrapConfig(project=project, stack=stack, **{_snake(k): v for k, v in values.items()})
@@ -195,4 +223,4 @@ def load_config() -> BootstrapConfig:
     project, stack = pulumi.get_project(), pulumi.get_stack()
     raw = {s.key: runtime_config.get_config(f"{project}:{s.key}") for s in SETTINGS}
     return parse_config({k: v for k, v in raw.items() if v is not None}, project=project, stack=stack,
-                        unknown_keys=configured_keys(project))
+                        unknown_keys=configured_keys(project), region=runtime_config.get_config("aws:region"))

@@ -32,6 +32,7 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 CLUSTER = "aws:ecs/cluster:Cluster"
 SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+KMS_KEY = "aws:kms/key:Key"
 
 MINUTES_PER_HOUR = 60
 BYTES_PER_GB = 1e9
@@ -275,6 +276,10 @@ def estimate(
         lines.append(LineItem(
             f"Target tracking alarms AWS creates ({len(tracking)} policies x {ALARMS_PER_TARGET_TRACKING_POLICY})",
             metrics, "alarm-metric-month", p["cloudwatch"]["alarmMetricMonth"]))
+    keys = len(of[KMS_KEY])
+    if keys:
+        # The first year's price: the backing keys of later yearly rotations add to it (AWS KMS pricing), not modelled.
+        lines.append(LineItem(f"KMS keys ({keys}, before rotations)", keys, "key-month", p["kms"]["keyMonth"]))
     lines += _container_insights(of[CLUSTER], running, p, hours, unknown)
     dashboards = len(of[DASHBOARD])
     if dashboards:

@@ -156,13 +156,20 @@ def test_preview_role_only_reads(preview):
     assert writes == {}
 
 
-def test_preview_reads_state_but_never_writes_it_or_reads_secret_values(preview):
+def test_preview_reads_every_stacks_state_and_can_decrypt_its_secrets_but_writes_nothing(preview, bootstrap):
     assert allowed(preview, "s3:ListBucket", STATE)
     assert allowed(preview, "s3:GetObject", f"{STATE}/.pulumi/meta.yaml")
-    assert allowed(preview, "s3:GetObject", f"{STATE}/.pulumi/stacks/truecaller-backend/prod.json")
+    # `pulumi preview` decrypts the stack's secret config to run the program: the one KMS key opens the data
+    # key of every stack, so a pull request's own workflow can print prod's secrets (README, "Known exposure").
+    key = bootstrap.one("aws:kms/key:Key").outputs["arn"]
+    assert allowed(preview, "kms:Decrypt", key)
+    for stack in ("prod", "staging"):
+        assert allowed(preview, "s3:GetObject", f"{STATE}/.pulumi/stacks/truecaller-backend/{stack}.json")
     # `pulumi preview` on the DIY backend takes no lock and writes nothing.
     for path in ("locks/organization/truecaller-backend/prod/abc.json", "stacks/truecaller-backend/prod.json"):
         assert not allowed(preview, "s3:PutObject", f"{STATE}/.pulumi/{path}")
+    assert not allowed(preview, "kms:GenerateDataKey", key) and not allowed(preview, "kms:Encrypt", key)
+    # Secrets Manager's copies stay out of reach: only their metadata.
     secret = f"arn:aws:secretsmanager:{REGION}:{MOCK_ACCOUNT_ID}:secret:truecaller-backend/prod/jwt-secret-AbCdEf"
     assert allowed(preview, "secretsmanager:DescribeSecret", secret)
     assert not allowed(preview, "secretsmanager:GetSecretValue", secret)

@@ -18,15 +18,17 @@ def test_plan_prints_the_graph_the_clean_pack_and_no_rollout(capsys):
     out = capsys.readouterr().out
     assert out.startswith("Stack truecaller-backend-bootstrap/account in eu-central-1: 36 resources")
     assert "Policy pack: 0 mandatory violation(s), 0 advisory" in out
-    assert "AWS_DEPLOY_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
+    assert "  repositoryVariables:\n    AWS_PREVIEW_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
+    assert "    AWS_DEPLOY_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
     assert "Release timeline" not in out  # the bootstrap runs no service
 
 
 def test_plan_json_has_the_outputs_and_no_rollout(capsys):
     assert main([*ARGS, "--json", "--config", f"githubRepository={REPOSITORY}"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document["outputs"]) == {"AWS_PREVIEW_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN", "PULUMI_BACKEND_URL",
-                                        "PULUMI_SECRETS_PROVIDER", "AWS_REGION"}
+    assert set(document["outputs"]) == {"repositoryVariables", "backendUrl", "secretsProvider"}
+    assert set(document["outputs"]["repositoryVariables"]) == {"AWS_PREVIEW_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN",
+                                                               "PULUMI_BACKEND_URL"}
     assert document["rollout"] is None
 
 
@@ -37,6 +39,21 @@ def test_missing_repository_and_malformed_config_exit_2(capsys):
     assert "is not KEY=VALUE" in capsys.readouterr().err
     assert main([*ARGS, "--config", "githubRepository=not-a-repository"]) == 2
     assert "githubRepository = 'not-a-repository' is invalid" in capsys.readouterr().err
+
+
+def test_a_derived_state_bucket_name_longer_than_s3_allows_exits_2(capsys):
+    # 24 characters in eu-central-1: 24 + len("-pulumi-state-") + 12 + 1 + 12 = 63, S3's limit.
+    longest = "a" * 24
+    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}"]) == 0
+    capsys.readouterr()
+    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}b"]) == 2
+    err = capsys.readouterr().err
+    assert "deployedProject = 'aaaaaaaaaaaaaaaaaaaaaaaab' makes the state bucket name" in err
+    assert "64 characters long; S3 allows 63" in err and "pulumi config set stateBucketName" in err
+    assert "a deployedProject of at most 24 characters" in err
+    # A name of its own lifts the limit.
+    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}b",
+                 "--config", "stateBucketName=acme-pulumi-state"]) == 0
 
 
 def test_make_target_plans_with_the_ci_repository():

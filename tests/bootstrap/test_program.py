@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ from tests.bootstrap.conftest import (
     role,
     role_arn,
 )
+from tests.test_workflows import NAMES, load
 
 BUCKET = "truecaller-backend-pulumi-state-123456789012-eu-central-1"
 S3 = "aws:s3/"
@@ -117,16 +119,74 @@ def test_each_role_gets_its_six_policies_and_nothing_else(bootstrap):
     assert all(":policy/github-actions/" in a.inputs["policyArn"] for a in attachments)  # no AWS managed policy
 
 
-def test_outputs_are_exactly_the_repository_variables_the_workflows_read(bootstrap):
-    key_alias = bootstrap.one("aws:kms/alias:Alias").inputs["name"]
-    assert bootstrap.outputs == {
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+# GitHub's expression tokens that matter here: string literals ('' escapes a quote), names, '.', '[' and ']'.
+TOKEN = re.compile(r"'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_-]*|[.\[\]]|\S")
+
+
+def expressions(node, key=None):
+    """Every expression of a workflow: `${{ ... }}` in any string, and the bare expression of an `if:`."""
+    if isinstance(node, dict):
+        for k, value in node.items():
+            yield from expressions(value, k)
+    elif isinstance(node, list):
+        for value in node:
+            yield from expressions(value)
+    elif isinstance(node, str):
+        found = EXPRESSION.findall(node)
+        yield from found
+        if key == "if" and not found:
+            yield node
+
+
+def context_reads(expression: str, context: str) -> set[str]:
+    """Names read from a context (`vars.NAME`, `vars['NAME']`); the whole context (`toJSON(vars)`) is `*`."""
+    tokens = TOKEN.findall(expression)
+    names = set()
+    for i, token in enumerate(tokens):
+        if token != context or (i and tokens[i - 1] == "."):  # `github.vars` would be another context's key
+            continue
+        following = tokens[i + 1:i + 4]
+        if following[:1] == ["."] and len(following) > 1:
+            names.add(following[1])
+        elif following[:1] == ["["] and len(following) > 1 and following[1].startswith("'"):
+            names.add(following[1][1:-1].replace("''", "'"))
+        else:
+            names.add("*")
+    return names
+
+
+def workflow_reads(context: str) -> set[str]:
+    return {name for workflow in NAMES for expression in expressions(load(workflow))
+            for name in context_reads(expression, context)}
+
+
+def test_the_expression_reader_finds_each_spelling():
+    workflow = {"jobs": {"a": {"if": "vars.A != '' && github.event_name == 'push'",
+                               "env": {"B": "${{ vars['B'] }}-${{ format('{0}', vars.C) }}", "D": "vars.NOT_READ"},
+                               "steps": [{"run": "echo ${{ toJSON(vars) }} '${{ github.vars }}'"}]}}}
+    found = {name for e in expressions(workflow) for name in context_reads(e, "vars")}
+    assert found == {"A", "B", "C", "*"}
+
+
+def test_the_repository_variables_output_is_exactly_what_the_workflows_read(bootstrap):
+    read = workflow_reads("vars")
+    assert read and "*" not in read
+    assert set(bootstrap.outputs["repositoryVariables"]) == read
+    assert workflow_reads("secrets") <= {"GITHUB_TOKEN"}  # no repository secret to set
+    assert bootstrap.outputs["repositoryVariables"] == {
         "AWS_PREVIEW_ROLE_ARN": role(bootstrap, "preview-role").outputs["arn"],
         "AWS_DEPLOY_ROLE_ARN": role(bootstrap, "deploy-role").outputs["arn"],
         "PULUMI_BACKEND_URL": f"s3://{BUCKET}?region=eu-central-1",
-        "PULUMI_SECRETS_PROVIDER": f"awskms://{key_alias}?region=eu-central-1",
-        "AWS_REGION": "eu-central-1",
     }
     assert role_arn(bootstrap, "deploy-role").endswith(":role/github-actions/truecaller-backend-github-deploy")
+
+
+def test_login_and_stack_init_get_their_urls_beside_the_variables(bootstrap):
+    key_alias = bootstrap.one("aws:kms/alias:Alias").inputs["name"]
+    assert set(bootstrap.outputs) == {"repositoryVariables", "backendUrl", "secretsProvider"}
+    assert bootstrap.outputs["backendUrl"] == bootstrap.outputs["repositoryVariables"]["PULUMI_BACKEND_URL"]
+    assert bootstrap.outputs["secretsProvider"] == f"awskms://{key_alias}?region=eu-central-1"
 
 
 def test_taggable_resources_carry_project_environment_and_managed_by(bootstrap):
@@ -141,8 +201,8 @@ def test_taggable_resources_carry_project_environment_and_managed_by(bootstrap):
 
 def test_a_named_bucket_and_another_project_are_honoured():
     plan = evaluate_bootstrap(stateBucketName="acme-pulumi-state", deployedProject="payments-api")
-    assert plan.outputs["PULUMI_BACKEND_URL"] == "s3://acme-pulumi-state?region=eu-central-1"
-    assert plan.outputs["PULUMI_SECRETS_PROVIDER"].startswith("awskms://alias/payments-api-pulumi?")
+    assert plan.outputs["backendUrl"] == "s3://acme-pulumi-state?region=eu-central-1"
+    assert plan.outputs["secretsProvider"].startswith("awskms://alias/payments-api-pulumi?")
     assert role(plan, "deploy-role").inputs["name"] == "payments-api-github-deploy"
 
 
@@ -226,7 +286,7 @@ def test_every_declared_key_and_other_projects_keys_are_accepted(tmp_path):
     lines = "".join(f"  truecaller-backend-bootstrap:{key}: {value}\n" for key, value in values.items())
     other = "  truecaller-backend:desiredCount: 3\n"  # the main program's namespace: not the bootstrap's to judge
     plan = evaluate_stack("full", project_dir=stack_file_project(tmp_path, "full", lines + other))
-    assert plan.outputs["PULUMI_BACKEND_URL"] == "s3://acme-pulumi-state?region=eu-central-1"
+    assert plan.outputs["backendUrl"] == "s3://acme-pulumi-state?region=eu-central-1"
 
 
 def test_the_bootstrap_imports_the_shared_check_with_only_its_own_directory_on_the_path():

@@ -48,3 +48,24 @@ def test_stack_file_commits_a_region_and_no_repository():
 def test_project_names_differ_so_their_state_never_mixes():
     main = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
     assert PROJECT["name"] == f"{main}-bootstrap"
+
+
+def test_the_bootstraps_state_stays_local_whatever_pulumi_login_chose():
+    # The CLI takes a project's backend.url before the stored `pulumi login` (pkg/workspace/creds.go,
+    # GetCurrentCloudURLWithSource: PULUMI_BACKEND_URL, then the project, then the credentials), so the
+    # real path's later `pulumi login s3://...` for the main stacks leaves bootstrap/ where it was.
+    url = PROJECT["backend"]["url"]
+    assert url == "file://~/.pulumi-bootstrap"
+    # The main program has no backend of its own: its stacks follow `pulumi login` into the state bucket.
+    assert "backend" not in yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    # pkg/backend/diy massageBlobPath expands only a leading "~" or "~/" (the user's home), and the
+    # file backend opens the directory without creating it: the README creates exactly this one first.
+    path = url.removeprefix("file://")
+    assert path.startswith("~/") and "?" not in path
+    readme = (ROOT / "README.md").read_text()
+    real_path = readme[readme.index("### From an empty account to the first release"):]
+    first_use = real_path.index("pulumi stack init account")
+    assert f"mkdir -p {path}" in real_path[:first_use]
+    # A login would make the directory every project's backend: no command of the README does one.
+    commands = [line.strip() for block in readme.split("```bash")[1:] for line in block.split("```")[0].splitlines()]
+    assert commands and not [c for c in commands if "pulumi login file://" in c]
