@@ -165,6 +165,7 @@ def _network(scope: Scope) -> list[Grant]:
             "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways", "ec2:DescribeAddresses",
             "ec2:DescribeAddressesAttribute", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
             "ec2:DescribeAvailabilityZones", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAccountAttributes",
+            "ec2:DescribeNetworkAcls",  # the provider reads the VPC's default network ACL back
         ), ANY, read=True),
         Grant("Ec2DescribeVpcAttributes", "network", ("ec2:DescribeVpcAttribute",), ec2("vpc"), read=True),
         # EC2 authorizes a call once per resource it names. The resource a call creates is new (no tags
