@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from functools import cache
+from pathlib import Path
 
 from policy_sentry.querying.actions import get_action_data
 
@@ -52,10 +53,14 @@ class CallRecorder:
 
 @cache
 def deploy_documents(project: str) -> tuple[dict, ...]:
+    """The deploy role's documents as the bootstrap builds them (its program directory on sys.path, as
+    the CLI runs it)."""
+    bootstrap = str(Path(__file__).resolve().parents[2] / "bootstrap")
+    if bootstrap not in sys.path:
+        sys.path.insert(0, bootstrap)
     from account.permissions import Scope
     from account.permissions import deploy_documents as build
 
-    from tests.bootstrap.conftest import BOOTSTRAP_DIR  # noqa: F401  (puts bootstrap/ on sys.path)
     scope = Scope(account="123456789012", region="eu-central-1", project=project,
                   state_bucket=f"{project}-pulumi-state", key_arn="arn:aws:kms:eu-central-1:123456789012:key/k")
     return tuple(build(scope).values())
