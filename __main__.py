@@ -21,6 +21,7 @@ from infra.containers import (
 from infra.domain import Domain, DomainArgs
 from infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.migration import MigrationTask, MigrationTaskArgs
+from infra.naming import permissions_boundary_arn
 from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
 from infra.registry import Registry, RegistryArgs
@@ -30,6 +31,11 @@ from infra.traffic_shift import TrafficShift, TrafficShiftArgs
 
 cfg = load_config()  # validates everything before a single resource is registered
 region = aws.get_region_output().region
+identity = aws.get_caller_identity_output()
+# Every role carries the workload boundary the bootstrap created in this account (the CI deploy role
+# creates roles only with it); permissionsBoundaryArn names another one.
+permissions_boundary = cfg.permissions_boundary_arn or identity.apply(
+    lambda i: permissions_boundary_arn(i.arn.split(":")[1], i.account_id, cfg.project))
 
 network = Network(
     "network",
@@ -97,9 +103,10 @@ traffic_shift = (
             certificate_arn=lb_args.certificate_arn,
             test_port=cfg.test_listener_port,
             test_cidr=cfg.test_listener_cidr,
-            account_id=aws.get_caller_identity_output().account_id,
+            account_id=identity.account_id,
             tags=cfg.tags,
             role_path=cfg.role_path,
+            permissions_boundary=permissions_boundary,
         ),
     )
     if cfg.shifts_traffic else None
@@ -120,6 +127,7 @@ cluster = Cluster(
         capacity_provider=cfg.capacity_provider,
         tags=cfg.tags,
         role_path=cfg.role_path,
+        permissions_boundary=permissions_boundary,
     ),
 )
 

@@ -11,11 +11,22 @@ from account.ci_role import CiRole, CiRoleArgs
 from account.config import load_config
 from account.encryption_key import EncryptionKey, EncryptionKeyArgs
 from account.github_oidc import GithubOidc, GithubOidcArgs
-from account.permissions import GROUPS, Scope, deploy_documents, preview_documents
+from account.permissions import (
+    GROUPS,
+    Scope,
+    boundary_document,
+    boundary_name,
+    boundary_path,
+    deploy_documents,
+    preview_documents,
+)
 from account.state_bucket import StateBucket, StateBucketArgs
+from account.workload_boundary import WorkloadBoundary, WorkloadBoundaryArgs
 
 cfg = load_config()  # validates everything before a single resource is registered
-account = aws.get_caller_identity_output().account_id
+identity = aws.get_caller_identity_output()
+account = identity.account_id
+partition = identity.arn.apply(lambda arn: arn.split(":")[1])
 region = aws.get_region_output().region
 protected = pulumi.ResourceOptions(protect=cfg.protect)
 
@@ -45,9 +56,22 @@ oidc = GithubOidc("github-oidc", GithubOidcArgs(existing_provider_arn=cfg.existi
 
 backend_url = pulumi.Output.concat("s3://", state.bucket_name, "?region=", region)
 
-scope = pulumi.Output.all(account, region, state.bucket_name, key.key_arn).apply(
+scope = pulumi.Output.all(account, region, state.bucket_name, key.key_arn, partition).apply(
     lambda v: Scope(account=v[0], region=v[1], project=cfg.deployed_project, state_bucket=v[2], key_arn=v[3],
-                    hosted_zone_id=cfg.hosted_zone_id)
+                    hosted_zone_id=cfg.hosted_zone_id, partition=v[4])
+)
+
+# Every role the deploy role creates must carry it; the main program derives its ARN from the account
+# and its project name (infra/naming.py), so its name and path are fixed here.
+boundary = WorkloadBoundary(
+    "workload-boundary",
+    WorkloadBoundaryArgs(
+        policy_name=boundary_name(cfg.deployed_project),
+        path=boundary_path(cfg.deployed_project),
+        description=f"Permissions boundary of every IAM role {cfg.deployed_project} creates (ECS tasks, traffic shift)",
+        document=scope.apply(lambda s: json.dumps(boundary_document(s))),
+        tags=cfg.tags,
+    ),
 )
 
 

@@ -72,8 +72,10 @@ class ClusterArgs:
     log_retention_days: int
     capacity_provider: str
     tags: dict[str, str]
-    # The deploy role (bootstrap/) may manage and pass only roles under this path.
+    # The deploy role (bootstrap/) may manage and pass only roles under this path, and creates them only
+    # with this permissions boundary (the most any of them may ever do).
     role_path: str = "/"
+    permissions_boundary: pulumi.Input[str] | None = None
 
 
 class Cluster(pulumi.ComponentResource):
@@ -110,6 +112,7 @@ class Cluster(pulumi.ComponentResource):
             # The path (and a known prefix) let the deploy role's IAM permissions name exactly these roles.
             name_prefix=name_prefix(f"{args.name}-exec", ROLE_PREFIX_MAX),
             path=args.role_path,
+            permissions_boundary=args.permissions_boundary,
             description=f"ECS agent for {args.name}: pull image, read secrets, write logs",
             assume_role_policy=ECS_TASKS_TRUST,
             tags=args.tags,
@@ -128,6 +131,7 @@ class Cluster(pulumi.ComponentResource):
             "task",
             name_prefix=name_prefix(f"{args.name}-task", ROLE_PREFIX_MAX),
             path=args.role_path,
+            permissions_boundary=args.permissions_boundary,
             description=f"Application identity for {args.name} (no permissions granted)",
             assume_role_policy=ECS_TASKS_TRUST,
             tags=args.tags,

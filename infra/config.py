@@ -111,6 +111,9 @@ SHAPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
                          "empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
     "optional-digest-ref": (re.compile(r"^[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$"),
                             "empty or an image reference pinned by digest: <registry>/<repository>@sha256:<64 hex>"),
+    "optional-iam-policy-arn": (re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]+$", re.ASCII),
+                                "empty (the bootstrap's <project>-workload-boundary) or an IAM policy ARN "
+                                "(arn:aws:iam::<account>:policy/<path>/<name>)"),
     "optional-email": (re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "empty or an e-mail address"),
     "optional-domain": (re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$"),
                         "empty or a lower-case DNS name such as api.example.com"),
@@ -257,6 +260,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Target ALB requests per task per minute for scaling.", minimum=10, maximum=100000),
     Setting("alarmEmail", "string", "", "E-mail address subscribed to the alarm topic (empty: none).",
             shape="optional-email"),
+    Setting("permissionsBoundaryArn", "string", "",
+            "Permissions boundary put on every IAM role of the stack; the CI deploy role creates roles only with it "
+            "(empty: the bootstrap's arn:aws:iam::<account>:policy/<project>/<project>-workload-boundary).",
+            shape="optional-iam-policy-arn"),
     Setting("costLogGbPerMonth", "integer", 5, "Cost estimate: GB of logs ingested per month.",
             minimum=0, maximum=100000),
     Setting("costNatGbPerMonth", "integer", 20, "Cost estimate: GB processed by NAT gateways per month.",
@@ -316,6 +323,7 @@ class AppConfig:
     autoscaling_cpu_target_percent: int
     autoscaling_requests_per_target: int
     alarm_email: str
+    permissions_boundary_arn: str
     cost_log_gb_per_month: int
     cost_nat_gb_per_month: int
     cost_alb_lcu: int

@@ -21,3 +21,10 @@ def limited_name(name: str, max_length: int) -> str:
 def name_prefix(name: str, max_length: int) -> str:
     """A prefix for AWS/provider auto-naming (`name_prefix`): ends with '-', at most ``max_length`` long."""
     return limited_name(name, max_length - 1) + "-"
+
+
+def permissions_boundary_arn(partition: str, account: str, project: str) -> str:
+    """The workload permissions boundary the bootstrap creates for ``project`` in ``account``
+    (bootstrap/account/permissions.py: ``boundary_name``/``boundary_path``, which a test keeps equal):
+    the CI deploy role creates roles only with it."""
+    return f"arn:{partition}:iam::{account}:policy/{project}/{project}-workload-boundary"

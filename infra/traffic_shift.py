@@ -73,6 +73,7 @@ class TrafficShiftArgs:
     account_id: pulumi.Input[str]
     tags: dict[str, str]
     role_path: str = "/"
+    permissions_boundary: pulumi.Input[str] | None = None  # see ClusterArgs
 
 
 class TrafficShift(pulumi.ComponentResource):
@@ -134,6 +135,7 @@ class TrafficShift(pulumi.ComponentResource):
             "traffic-shift",
             name_prefix=name_prefix(f"{args.name}-shift", ROLE_PREFIX_MAX),
             path=args.role_path,
+            permissions_boundary=args.permissions_boundary,
             description=f"ECS moves {args.name}'s traffic between its two target groups",
             assume_role_policy=pulumi.Output.from_input(args.account_id).apply(ecs_trust),
             tags=args.tags,

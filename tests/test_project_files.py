@@ -69,4 +69,5 @@ def test_readme_lists_every_policy_of_the_pack():
     readme = (ROOT / "README.md").read_text()
     table = policy_table()
     assert table in readme
-    assert table.count("\n| `") == 34  # 26 + HTTPS in production, traffic shift, release safety net, S3 x4, KMS
+    assert table.count("\n| `") == 35  # 26 + HTTPS in production, traffic shift, release safety net, S3 x4, KMS,
+    # role permissions boundary

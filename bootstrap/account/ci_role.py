@@ -9,7 +9,9 @@ import pulumi_aws as aws
 
 from account.github_oidc import github_trust_policy
 
-MAX_SESSION_SECONDS = 3600  # one CI job; credentials expire with it
+# One CI job: deploy-stack.yml's job may run 60 minutes after set-up steps that precede the credentials
+# step, so one hour could expire mid-rollout; two cover it (the workflow asks via role-duration-seconds).
+MAX_SESSION_SECONDS = 7200
 
 
 @dataclass

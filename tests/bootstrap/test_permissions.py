@@ -94,7 +94,9 @@ def test_statements_are_exact_allows_with_unique_sids(request, role):
     sids = [s["Sid"] for s in statements(documents)]
     assert len(sids) == len(set(sids)) and all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)
     for s in statements(documents):
-        assert s["Effect"] == "Allow" and "NotAction" not in s and "NotResource" not in s, s["Sid"]
+        # Deny statements only guard the permissions boundary (the deploy role's IAM rights).
+        effects = ("Allow", "Deny") if role == "deploy" and s["Sid"].startswith("IamKeep") else ("Allow",)
+        assert s["Effect"] in effects and "NotAction" not in s and "NotResource" not in s, s["Sid"]
         for action in s["Action"]:
             assert "*" not in action and "?" not in action, f"{s['Sid']}: {action}"
 
@@ -117,7 +119,7 @@ STAR_WITH_CONDITION = {"ecs:ListTasks": "ecs:cluster"}
 
 def test_resource_star_only_for_actions_aws_cannot_scope(deploy):
     for s in statements(deploy):
-        if s["Resource"] == "*":
+        if s["Resource"] == "*" and s["Effect"] == "Allow":  # a Deny on "*" takes away, never grants
             scopable = [a for a in s["Action"] if resource_formats(a) != {"*"}]
             excused = [a for a in scopable if STAR_WITH_CONDITION.get(a) in
                        {k for keys in s.get("Condition", {}).values() for k in keys}]
@@ -196,7 +198,8 @@ def test_deploy_role_cannot_change_the_ci_roles_or_their_policies(bootstrap, dep
     assert "iam:PassRole" in iam_actions
     for target in targets:
         for action in iam_actions:
-            context = {"iam:PassedToService": "ecs-tasks.amazonaws.com", "iam:AWSServiceName": "ecs.amazonaws.com"}
+            context = {"iam:PassedToService": "ecs-tasks.amazonaws.com", "iam:AWSServiceName": "ecs.amazonaws.com",
+                       "iam:PermissionsBoundary": boundary_arn(bootstrap)}
             assert not allowed(deploy, action, target, context), (action, target)
     assert not any(a.startswith("kms:") and a not in ("kms:Decrypt", "kms:GenerateDataKey") for a in actions(deploy))
 
@@ -208,12 +211,104 @@ def test_task_roles_are_passed_only_to_ecs_tasks(deploy):
     assert not allowed(deploy, "iam:PassRole", role)
 
 
+# --- the workload permissions boundary: what a role the deploy role creates can ever do ------------
+
+ROLE = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/truecaller-backend/execution-1234567"
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def as_aws_names_it(arn: str) -> str:
+    """A listener or rule ARN of the offline mock, with the load balancer's name AWS puts in it."""
+    kind, _, rest = arn.partition(":listener")
+    if not rest:
+        return arn
+    head, _, ids = rest.partition("/app/")
+    short = {"": 2, "-rule": 3}[head]
+    return arn if ids.count("/") + 1 != short else f"{kind}:listener{head}/app/alb-1a2b3c4/{ids}"
+
+
+def boundary_arn(plan) -> str:
+    return plan.one("aws:iam/policy:Policy", "workload-boundary").outputs["arn"]
+
+
+@pytest.fixture(scope="module")
+def boundary(bootstrap) -> list[dict]:
+    return [json.loads(bootstrap.one("aws:iam/policy:Policy", "workload-boundary").inputs["policy"])]
+
+
+def test_the_boundary_is_the_managed_policy_the_main_program_names(bootstrap):
+    policy = bootstrap.one("aws:iam/policy:Policy", "workload-boundary")
+    assert policy.inputs["path"] == "/truecaller-backend/"
+    # The convention the main program derives it by (infra/naming.py), from the account alone.
+    from infra.naming import permissions_boundary_arn
+    assert boundary_arn(bootstrap) == permissions_boundary_arn("aws", MOCK_ACCOUNT_ID, "truecaller-backend")
+
+
+@pytest.mark.parametrize("action", ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                                    "iam:PutRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy"])
+def test_roles_are_created_and_granted_only_with_the_boundary(bootstrap, deploy, action):
+    assert allowed(deploy, action, ROLE, {"iam:PermissionsBoundary": boundary_arn(bootstrap)})
+    assert not allowed(deploy, action, ROLE)  # no boundary
+    own_policy = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:policy/truecaller-backend/admin"
+    assert not allowed(deploy, action, ROLE, {"iam:PermissionsBoundary": own_policy})
+
+
+def test_the_boundary_never_comes_off_and_its_policy_never_changes(bootstrap, deploy):
+    arn = boundary_arn(bootstrap)
+    assert not allowed(deploy, "iam:DeleteRolePermissionsBoundary", ROLE, {"iam:PermissionsBoundary": arn})
+    for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy",
+                   "iam:DeletePolicyVersion", "iam:CreatePolicy"):
+        assert not allowed(deploy, action, arn), action
+    # Explicit Denies: they hold even if an administrator later attaches a broader policy.
+    assert not allowed([*deploy, ADMIN], "iam:DeleteRolePermissionsBoundary", ROLE)
+    assert not allowed([*deploy, ADMIN], "iam:CreatePolicyVersion", arn)
+    assert allowed([*deploy, ADMIN], "iam:CreatePolicyVersion", arn.replace("workload-boundary", "other"))
+
+
+@pytest.mark.parametrize(("action", "resource"), [
+    ("iam:CreateUser", f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/intruder"),
+    ("iam:CreateRole", f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/admin"),
+    ("iam:PassRole", ROLE),
+    ("sts:AssumeRole", f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/github-actions/truecaller-backend-github-deploy"),
+    ("s3:GetObject", "arn:aws:s3:::truecaller-backend-pulumi-state-123456789012-eu-central-1/.pulumi/meta.yaml"),
+    ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:{MOCK_ACCOUNT_ID}:secret:other/db-Ab"),
+    ("ecs:RunTask", f"arn:aws:ecs:{REGION}:{MOCK_ACCOUNT_ID}:task-definition/truecaller-backend-prod:1"),
+    ("ec2:DeleteVpc", f"arn:aws:ec2:{REGION}:{MOCK_ACCOUNT_ID}:vpc/vpc-0123"),
+    ("elasticloadbalancing:ModifyListener",
+     f"arn:aws:elasticloadbalancing:{REGION}:{MOCK_ACCOUNT_ID}:listener/app/other/0a/1b"),
+])
+def test_a_bounded_role_with_admin_rights_still_cannot_escalate(boundary, action, resource):
+    """A role created with `*:*` as its own policy (the attack the deploy role could mount without a
+    boundary) gets only boundary ∩ `*:*`: not IAM, not other secrets, not other projects' resources."""
+    assert not allowed([ADMIN], action, resource, {"aws:ResourceTag/project": "other-app"}, boundary=boundary)
+
+
+def test_the_boundary_holds_what_the_workload_roles_need(variant, boundary):
+    """Each action of the main program's own role policies, on the ARNs they name, gets through the
+    boundary: the execution role's, and (blue/green) the traffic-shift role's on the project's tagged
+    load balancer resources."""
+    plan = variant("prod", deploymentStrategy="blue-green")  # the variant tests/test_strategies.py plans
+    policies = plan.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert sorted(p.name for p in policies) == ["execution", "traffic-shift"]
+    for policy in policies:
+        for s in json.loads(policy.inputs["policy"])["Statement"]:
+            s = {**s, "Resource": [as_aws_names_it(r) for r in as_list(s["Resource"])]}
+            for action in as_list(s["Action"]):
+                for resource in s["Resource"]:
+                    if resource.endswith(":log-stream:*"):
+                        resource = resource[:-1] + "app/app/0123456789abcdef"
+                    assert allowed([{"Statement": [s]}], action, resource,
+                                   {"aws:ResourceTag/project": "truecaller-backend"}, boundary=boundary), (
+                        policy.name, action, resource)
+
+
 # --- the main program's planned resources, as the deploy role would create and change them ----
 
 def _arn(service: str, resource: str, region: bool = True) -> str:
     return f"arn:aws:{service}:{REGION if region else ''}:{MOCK_ACCOUNT_ID}:{resource}"
 
 
+FOREIGN = {"aws:ResourceTag/project": "other-app"}  # another project's resource
 EC2_KINDS = {"Vpc": "vpc", "Subnet": "subnet", "RouteTable": "route-table", "InternetGateway": "internet-gateway",
              "NatGateway": "natgateway", "Eip": "elastic-ip", "SecurityGroup": "security-group"}
 EC2_CREATE = {"Vpc": "CreateVpc", "Subnet": "CreateSubnet", "RouteTable": "CreateRouteTable",
@@ -247,24 +342,47 @@ def requests_for(plan) -> list[tuple[str, str, str, dict]]:
             continue
         kind = r.type.split(":")[-1]
         tags, request_tags = tag_context(r), tag_context(r, "aws:RequestTag")
+
+        def created_by(action: str, request_tags=request_tags) -> dict:
+            """Tags written by the creating call: Elastic Load Balancing authorizes them as AddTags."""
+            return {"elasticloadbalancing:CreateAction": action, **request_tags}
         if r.type.startswith("aws:ec2/") and kind in EC2_KINDS:
             arn = _arn("ec2", f"{EC2_KINDS[kind]}/{r.id}")
-            add(r, f"ec2:{EC2_CREATE[kind]}", arn)
-            add(r, "ec2:CreateTags", arn, {"ec2:CreateAction": EC2_CREATE[kind]})
+            create = f"ec2:{EC2_CREATE[kind]}"
+            add(r, create, arn, request_tags)  # the new resource: no tags of its own yet
+            add(r, "ec2:CreateTags", arn, {"ec2:CreateAction": EC2_CREATE[kind], **request_tags})
             add(r, f"ec2:{EC2_DELETE[kind]}", arn, tags)
+            # EC2 also authorizes each existing resource the call names, with that resource's tags.
+            for ref, arn_kind in (("vpcId", "vpc"), ("subnetId", "subnet"), ("allocationId", "elastic-ip")):
+                if r.inputs.get(ref):
+                    named = by_id[r.inputs[ref]]
+                    action = "ec2:AttachInternetGateway" if kind == "InternetGateway" else create
+                    add(r, action, _arn("ec2", f"{arn_kind}/{named.id}"), {**tag_context(named), **request_tags})
+            if kind == "InternetGateway" and r.inputs.get("vpcId"):
+                add(r, "ec2:AttachInternetGateway", arn, tags)
+            if kind == "Vpc":  # enableDnsHostnames/Support after creation
+                add(r, "ec2:ModifyVpcAttribute", arn, tags)
+            if kind == "Subnet":  # mapPublicIpOnLaunch after creation
+                add(r, "ec2:ModifySubnetAttribute", arn, tags)
         elif kind in ("SecurityGroupIngressRule", "SecurityGroupEgressRule"):
             direction = "Ingress" if "Ingress" in kind else "Egress"
-            group = _arn("ec2", f"security-group/{r.inputs['securityGroupId']}")
-            add(r, f"ec2:AuthorizeSecurityGroup{direction}", group)
-            add(r, f"ec2:RevokeSecurityGroup{direction}", group, tag_context(by_id[r.inputs["securityGroupId"]]))
+            owner = by_id[r.inputs["securityGroupId"]]
+            group = _arn("ec2", f"security-group/{owner.id}")
+            add(r, f"ec2:AuthorizeSecurityGroup{direction}", group, {**tag_context(owner), **request_tags})
+            rule = _arn("ec2", f"security-group-rule/{r.id}")
+            add(r, f"ec2:AuthorizeSecurityGroup{direction}", rule, request_tags)
+            add(r, "ec2:CreateTags", rule, {"ec2:CreateAction": f"AuthorizeSecurityGroup{direction}", **request_tags})
+            add(r, "ec2:ModifySecurityGroupRules", group, tag_context(owner))
+            add(r, "ec2:ModifySecurityGroupRules", rule, tags)
+            add(r, f"ec2:RevokeSecurityGroup{direction}", group, tag_context(owner))
         elif kind == "Route":
             table = by_id[r.inputs["routeTableId"]]
-            add(r, "ec2:CreateRoute", _arn("ec2", f"route-table/{table.id}"))
+            add(r, "ec2:CreateRoute", _arn("ec2", f"route-table/{table.id}"), tag_context(table))
             add(r, "ec2:DeleteRoute", _arn("ec2", f"route-table/{table.id}"), tag_context(table))
         elif kind == "RouteTableAssociation":
             for ref, arn_kind in (("routeTableId", "route-table"), ("subnetId", "subnet")):
                 target = by_id[r.inputs[ref]]
-                add(r, "ec2:AssociateRouteTable", _arn("ec2", f"{arn_kind}/{target.id}"))
+                add(r, "ec2:AssociateRouteTable", _arn("ec2", f"{arn_kind}/{target.id}"), tag_context(target))
                 add(r, "ec2:DisassociateRouteTable", _arn("ec2", f"{arn_kind}/{target.id}"), tag_context(target))
         elif kind == "Repository":
             for action in ("ecr:CreateRepository", "ecr:PutLifecyclePolicy", "ecr:PutImage",
@@ -297,13 +415,13 @@ def requests_for(plan) -> list[tuple[str, str, str, dict]]:
                 add(r, action, r.outputs["arn"])
         elif kind == "LoadBalancer":
             add(r, "elasticloadbalancing:CreateLoadBalancer", r.outputs["arn"], request_tags)
-            add(r, "elasticloadbalancing:AddTags", r.outputs["arn"], request_tags)
+            add(r, "elasticloadbalancing:AddTags", r.outputs["arn"], created_by("CreateLoadBalancer"))
             for action in ("elasticloadbalancing:ModifyLoadBalancerAttributes",
                            "elasticloadbalancing:DeleteLoadBalancer"):
                 add(r, action, r.outputs["arn"], tags)
         elif kind == "TargetGroup":
             add(r, "elasticloadbalancing:CreateTargetGroup", r.outputs["arn"], request_tags)
-            add(r, "elasticloadbalancing:AddTags", r.outputs["arn"], request_tags)
+            add(r, "elasticloadbalancing:AddTags", r.outputs["arn"], created_by("CreateTargetGroup"))
             for action in ("elasticloadbalancing:ModifyTargetGroupAttributes",
                            "elasticloadbalancing:DeleteTargetGroup"):
                 add(r, action, r.outputs["arn"], tags)
@@ -311,7 +429,7 @@ def requests_for(plan) -> list[tuple[str, str, str, dict]]:
             load_balancer = r.inputs["loadBalancerArn"]
             add(r, "elasticloadbalancing:CreateListener", load_balancer, tag_context(by_arn[load_balancer]))
             listener = listener_arn(load_balancer)
-            add(r, "elasticloadbalancing:AddTags", listener, request_tags)
+            add(r, "elasticloadbalancing:AddTags", listener, created_by("CreateListener"))
             for action in ("elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"):
                 add(r, action, listener, tags)
         elif kind == "ListenerRule":
@@ -319,12 +437,14 @@ def requests_for(plan) -> list[tuple[str, str, str, dict]]:
             listener = listener_arn(owner.inputs["loadBalancerArn"])
             add(r, "elasticloadbalancing:CreateRule", listener, tag_context(owner))
             rule = listener.replace(":listener/", ":listener-rule/") + "/a1b2c3d4e5f60718"
-            add(r, "elasticloadbalancing:AddTags", rule, request_tags)
+            add(r, "elasticloadbalancing:AddTags", rule, created_by("CreateRule"))
             for action in ("elasticloadbalancing:ModifyRule", "elasticloadbalancing:DeleteRule"):
                 add(r, action, rule, tags)
         elif kind == "Certificate":
-            add(r, "acm:RequestCertificate", "*")
-            add(r, "acm:AddTagsToCertificate", r.outputs["arn"])
+            add(r, "acm:RequestCertificate", "*", request_tags)
+            keys = {"aws:TagKeys": list(r.inputs["tags"])}
+            add(r, "acm:AddTagsToCertificate", r.outputs["arn"], {**request_tags, **keys})
+            add(r, "acm:AddTagsToCertificate", r.outputs["arn"], {**tags, **request_tags})  # a later tag change
             add(r, "acm:DescribeCertificate", r.outputs["arn"])
             add(r, "acm:DeleteCertificate", r.outputs["arn"], tags)
         elif kind == "CertificateValidation":
@@ -411,6 +531,37 @@ def test_the_migration_task_runs_only_in_the_projects_cluster(planned, deploy, s
      f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS",
      {"iam:AWSServiceName": "rds.amazonaws.com"}),
     ("kms:ScheduleKeyDeletion", _arn("kms", "key/0f1e2d3c"), {}),
+    # Someone else's network, named by an existing resource the call would change (EC2 authorizes
+    # each resource of a call: the foreign one carries no project tag, or another project's).
+    ("ec2:AuthorizeSecurityGroupIngress", _arn("ec2", "security-group/sg-0f00"), {}),
+    ("ec2:AuthorizeSecurityGroupIngress", _arn("ec2", "security-group/sg-0f00"), FOREIGN),
+    ("ec2:AuthorizeSecurityGroupEgress", _arn("ec2", "security-group/sg-0f00"), {}),
+    ("ec2:CreateRoute", _arn("ec2", "route-table/rtb-0f00"), {}),
+    ("ec2:AttachInternetGateway", _arn("ec2", "vpc/vpc-0f00"), {}),
+    ("ec2:AttachInternetGateway", _arn("ec2", "internet-gateway/igw-0f00"), FOREIGN),
+    ("ec2:AssociateRouteTable", _arn("ec2", "subnet/subnet-0f00"), {}),
+    ("ec2:ModifySubnetAttribute", _arn("ec2", "subnet/subnet-0f00"), {}),
+    ("ec2:ModifyVpcAttribute", _arn("ec2", "vpc/vpc-0f00"), {}),
+    ("ec2:ModifySecurityGroupRules", _arn("ec2", "security-group/sg-0f00"), {}),
+    ("ec2:ModifySecurityGroupRules", _arn("ec2", "security-group-rule/sgr-0f00"), {}),
+    ("ec2:UpdateSecurityGroupRuleDescriptionsIngress", _arn("ec2", "security-group/sg-0f00"), {}),
+    ("ec2:CreateSubnet", _arn("ec2", "vpc/vpc-0f00"), {"aws:RequestTag/project": "truecaller-backend"}),
+    ("ec2:CreateSecurityGroup", _arn("ec2", "vpc/vpc-0f00"), {"aws:RequestTag/project": "truecaller-backend"}),
+    ("ec2:CreateNatGateway", _arn("ec2", "subnet/subnet-0f00"), {}),
+    # Tagging a foreign load balancer or target group into scope (then deleting it): AddTags outside
+    # a create call needs the project's tag already.
+    ("elasticloadbalancing:AddTags", _arn("elasticloadbalancing", "loadbalancer/app/other-app/0a1b"),
+     {"aws:RequestTag/project": "truecaller-backend"}),
+    ("elasticloadbalancing:AddTags", _arn("elasticloadbalancing", "targetgroup/other-tg/0a1b"),
+     {"aws:RequestTag/project": "truecaller-backend", **FOREIGN}),
+    ("elasticloadbalancing:AddTags", _arn("elasticloadbalancing", "targetgroup/other-tg/0a1b"),
+     {"elasticloadbalancing:CreateAction": "CreateTargetGroup", "aws:RequestTag/project": "other-app"}),
+    # ACM has no CreateAction key: tagging is limited to the project's own value and the program's keys.
+    ("acm:AddTagsToCertificate", _arn("acm", "certificate/0f1e2d3c"), {}),
+    ("acm:AddTagsToCertificate", _arn("acm", "certificate/0f1e2d3c"),
+     {"aws:RequestTag/project": "truecaller-backend", "aws:TagKeys": ["project", "owner"]}),
+    ("acm:RemoveTagsFromCertificate", _arn("acm", "certificate/0f1e2d3c"), FOREIGN),
+    ("acm:DeleteCertificate", _arn("acm", "certificate/0f1e2d3c"), FOREIGN),
 ])
 def test_deploy_role_refuses_what_is_not_the_main_programs(deploy, action, arn, context):
     assert not allowed(deploy, action, arn, context)
@@ -424,18 +575,23 @@ def test_deploy_role_manages_the_dns_and_certificates_of_the_https_feature(deplo
                    {"route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"]})
     assert allowed(deploy, "route53:ChangeResourceRecordSets", zone,
                    {"route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA"]})
-    assert allowed(deploy, "acm:RequestCertificate", "*")
+    assert allowed(deploy, "acm:RequestCertificate", "*", {"aws:RequestTag/project": "truecaller-backend"})
+    assert not allowed(deploy, "acm:RequestCertificate", "*")  # untagged: nothing could ever delete it
     certificate = _arn("acm", "certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
     assert allowed(deploy, "acm:DeleteCertificate", certificate, {"aws:ResourceTag/project": "truecaller-backend"})
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_deploy_role_manages_the_main_programs_roles(planned, deploy, stack):
+def test_deploy_role_manages_the_main_programs_roles(bootstrap, planned, deploy, stack):
+    """As the program plans its roles (path and permissions boundary included), in the same account the
+    bootstrap ran in: the deploy role may create them."""
     plan = planned[stack]
     for r in plan.of_type("aws:iam/role:Role"):
         path = r.inputs.get("path") or "/"
         arn = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role{path}{r.outputs['name']}"
-        for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole"):
-            assert allowed(deploy, action, arn), (action, arn)
+        assert r.inputs.get("permissionsBoundary") == boundary_arn(bootstrap), r.name
+        on_role = {"iam:PermissionsBoundary": r.inputs["permissionsBoundary"]}
+        for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole"):
+            assert allowed(deploy, action, arn, on_role), (action, arn)
         service = "ecs.amazonaws.com" if r.name == "traffic-shift" else "ecs-tasks.amazonaws.com"
         assert allowed(deploy, "iam:PassRole", arn, {"iam:PassedToService": service})

@@ -16,7 +16,7 @@ ARGS = ["--project-dir", str(ROOT / "bootstrap"), "--stack", "account", "--polic
 def test_plan_prints_the_graph_the_clean_pack_and_no_rollout(capsys):
     assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Stack truecaller-backend-bootstrap/account in eu-central-1: 36 resources")
+    assert out.startswith("Stack truecaller-backend-bootstrap/account in eu-central-1: 37 resources")
     assert "Policy pack: 0 mandatory violation(s), 0 advisory" in out
     assert "  repositoryVariables:\n    AWS_PREVIEW_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
     assert "    AWS_DEPLOY_ROLE_ARN: arn:aws:iam::123456789012:role/" in out

@@ -33,7 +33,8 @@ def wildcard_actions_of(plan) -> set[str]:
 
     return {a for logical in ("preview-role", "deploy-role")
             for document in attached_documents(plan, logical).values()
-            for s in document["Statement"] if any(is_broad_resource(r) for r in resources(s)) for a in s["Action"]}
+            for s in document["Statement"] if s["Effect"] == "Allow" and any(is_broad_resource(r) for r in resources(s))
+            for a in s["Action"]}
 
 
 def test_bootstrap_passes_the_pack_with_its_config(pack, bootstrap):
@@ -56,13 +57,17 @@ def test_config_allows_star_exactly_for_the_actions_the_roles_use_there(bootstra
 
 def test_without_config_the_pack_flags_only_the_actions_aws_cannot_scope(bootstrap):
     """Without its config the pack allows "*" only for its default list of resource-less actions; it
-    reports every other action the roles use on a broad resource, and nothing else."""
+    reports every other action the roles use on a broad resource, and nothing else but the two CI roles'
+    missing permissions boundary (the config exempts their administrator-made path)."""
     import tests.policies.conftest  # noqa: F401  (the pack's packages on sys.path)
     from guardrails.iam import resourceless_actions
 
     with PolicyPackServer(bootstrap) as fresh:  # a configured pack keeps its configuration
         report = analyze(fresh, bootstrap)
-    assert {d.policy for d in report.diagnostics} == {"iam-least-privilege"}
+    assert {d.policy for d in report.diagnostics} == {"iam-least-privilege", "iam-role-permissions-boundary"}
+    unbounded = sorted(d.urn.rsplit("::", 1)[1] for d in report.diagnostics
+                       if d.policy == "iam-role-permissions-boundary")
+    assert unbounded == ["deploy-role", "preview-role"]
     flagged = set()
     for d in report.diagnostics:
         flagged |= {a for a in wildcard_actions_of(bootstrap) if f"'{a}'" in d.message}
@@ -105,7 +110,7 @@ def one(plan, type_suffix: str):
 
 
 CAUGHT = [
-    ("ec2-service-wildcard", lambda p: edit_statement(p, "deploy-role-network", "Ec2Create",
+    ("ec2-service-wildcard", lambda p: edit_statement(p, "deploy-role-network", "Ec2UseOwn",
                                                       lambda s: s["Action"].append("ec2:*"))),
     ("all-actions", lambda p: edit_statement(p, "deploy-role-containers", "EcsClusters",
                                              lambda s: s.update(Action="*"))),

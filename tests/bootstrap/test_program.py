@@ -103,9 +103,12 @@ def test_roles_live_outside_the_main_programs_iam_path(bootstrap):
     for logical, name in (("preview-role", "truecaller-backend-github-preview"),
                           ("deploy-role", "truecaller-backend-github-deploy")):
         inputs = role(bootstrap, logical).inputs
-        assert (inputs["name"], inputs["path"], inputs["maxSessionDuration"]) == (name, "/github-actions/", 3600)
-    policies = bootstrap.of_type("aws:iam/policy:Policy")
+        # Two hours: the deploy job's 60-minute timeout starts before the credentials step.
+        assert (inputs["name"], inputs["path"], inputs["maxSessionDuration"]) == (name, "/github-actions/", 7200)
+    policies = [p for p in bootstrap.of_type("aws:iam/policy:Policy") if p.name != "workload-boundary"]
     assert len(policies) == 12 and all(p.inputs["path"] == "/github-actions/" for p in policies)
+    # The workload boundary lives with the roles it bounds (the deploy role may not edit it: test_permissions).
+    assert bootstrap.one("aws:iam/policy:Policy", "workload-boundary").inputs["path"] == "/truecaller-backend/"
 
 
 def test_each_role_gets_its_six_policies_and_nothing_else(bootstrap):
@@ -193,7 +196,7 @@ def test_taggable_resources_carry_project_environment_and_managed_by(bootstrap):
     # The types here whose pulumi-aws resource takes `tags` (a bucket's settings and aliases do not).
     taggable = {"Bucket", "Key", "OpenIdConnectProvider", "Role", "Policy"}
     found = [r for r in bootstrap.resources if r.custom and r.type.split(":")[-1] in taggable]
-    assert len(found) == 1 + 1 + 1 + 2 + 12
+    assert len(found) == 1 + 1 + 1 + 2 + 12 + 1  # ... and the workload boundary
     for r in found:
         assert r.inputs["tags"] == {"project": "truecaller-backend", "environment": STACK,
                                     "managed-by": "pulumi"}, r.urn

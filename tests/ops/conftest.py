@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 import ops.common
 from ops.common import Aws
 from ops.pulumi_stack import StateResource
+from tests.ops.deploy_role_calls import CallRecorder, refused
 
 REGION = "eu-central-1"
 MIGRATION_COMMAND = ["npx", "prisma", "migrate", "deploy"]
@@ -79,6 +80,20 @@ def answer_unknown_operations_as_aws_does(patch: pytest.MonkeyPatch) -> None:
             return status, {"Content-Type": "application/x-amz-json-1.1"}, body
 
     patch.setattr(BaseResponse, "call_action", call_action_or_unknown_operation)
+
+
+@pytest.fixture(autouse=True)
+def deploy_role_allows_every_call():
+    """Each AWS call the ops commands make in a test must be one the CI deploy role grants
+    (tests/ops/deploy_role_calls.py)."""
+    recorder = CallRecorder()
+    session = Aws(REGION)._session
+    session.events.register("before-call", recorder, unique_id="deploy-role-calls")
+    try:
+        yield recorder
+    finally:
+        session.events.unregister("before-call", unique_id="deploy-role-calls")
+    assert refused(recorder.actions) == [], "the CI deploy role (bootstrap/account/permissions.py) lacks these"
 
 
 @pytest.fixture(scope="session")
