@@ -21,7 +21,7 @@ from tests.bootstrap.conftest import (
     role,
     role_arn,
 )
-from tests.test_workflows import NAMES, load
+from tests.test_workflows import NAMES, load, step_using
 
 BUCKET = "truecaller-backend-pulumi-state-123456789012-eu-central-1"
 S3 = "aws:s3/"
@@ -97,6 +97,26 @@ def test_bucket_key_and_all_their_settings_are_protected_unless_lifted(bootstrap
     assert not any(r.protect for r in bootstrap.resources if r.custom and r not in stateful)
     lifted = evaluate_bootstrap(protect="false")
     assert not any(r.protect for r in lifted.resources)
+
+
+OIDC_DEFAULT_SESSION_SECONDS = 3600  # configure-aws-credentials without role-duration-seconds (its action.yml)
+
+
+def test_every_credentials_step_outlives_its_job_and_fits_its_roles_maximum(bootstrap):
+    """AWS refuses a session longer than the role's MaxSessionDuration; a session shorter than the job's
+    timeout expires under a long `pulumi up`, half-way through a deployment."""
+    maximum = {"vars.AWS_PREVIEW_ROLE_ARN": role(bootstrap, "preview-role").inputs["maxSessionDuration"],
+               "vars.AWS_DEPLOY_ROLE_ARN": role(bootstrap, "deploy-role").inputs["maxSessionDuration"]}
+    checked = 0
+    for name in NAMES:
+        for job in load(name)["jobs"].values():
+            for step in step_using(job, "aws-actions/configure-aws-credentials"):
+                inputs = step["with"]
+                seconds = int(inputs.get("role-duration-seconds", OIDC_DEFAULT_SESSION_SECONDS))
+                assert seconds >= job["timeout-minutes"] * 60, (name, step)
+                assert seconds <= maximum[inputs["role-to-assume"].strip("${} ")], (name, step)
+                checked += 1
+    assert checked == 3  # the PR preview, the deploy and the rollback
 
 
 def test_roles_live_outside_the_main_programs_iam_path(bootstrap):
