@@ -97,13 +97,11 @@ def test_plan_names_the_budget_when_over_it(tmp_path, capsys):
 @pytest.mark.parametrize(("config", "named"), [
     ('{"log-retenton": {"retentionDays": 14}}', "the pack has no policy 'log-retenton': did you mean 'log-retention'?"),
     ('{"monthly-budget": {"maxMonthlyUsd": "lots"}}', "monthly-budget.maxMonthlyUsd: 'lots' is not of type 'number'"),
-    ('{"log-retention": {"retentionDays": 10}}', "log-retention.retentionDays: 10 is not one of [1, 3, 5, 7, 14,"),
-    ('{"log-retention": "strict"}', "enforcement level 'strict' is not one of"),
-    ('["log-retention"]', "is not a JSON object of policy names"),
 ])
 def test_a_policy_config_the_pack_would_reject_is_a_usage_error(tmp_path, capsys, config, named):
     # The CLI checks the config against each policy's configSchema before it analyzes anything; exit 1 would
     # say "a mandatory violation", so a config mistake is 2, with the file and the fix, not a traceback.
+    # (The other kinds of mistake: tests/policies/test_protocol.py.)
     mistaken = tmp_path / "mistaken.json"
     mistaken.write_text(config)
     assert main(["--stack", "staging", "--policy-config", str(mistaken)]) == 2

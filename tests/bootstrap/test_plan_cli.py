@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from offline.plan import main
-from tests.bootstrap.conftest import POLICY_CONFIG, REPOSITORY
+from tests.bootstrap.conftest import POLICY_CONFIG, REPOSITORY, evaluate_bootstrap
 from tests.conftest import ROOT
 
 ARGS = ["--project-dir", str(ROOT / "bootstrap"), "--stack", "account", "--policy-config", str(POLICY_CONFIG)]
@@ -44,16 +44,16 @@ def test_missing_repository_and_malformed_config_exit_2(capsys):
 def test_a_derived_state_bucket_name_longer_than_s3_allows_exits_2(capsys):
     # 24 characters in eu-central-1: 24 + len("-pulumi-state-") + 12 + 1 + 12 = 63, S3's limit.
     longest = "a" * 24
-    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}"]) == 0
-    capsys.readouterr()
+    fits = evaluate_bootstrap(deployedProject=longest)
+    assert fits.outputs["backendUrl"] == f"s3://{longest}-pulumi-state-123456789012-eu-central-1?region=eu-central-1"
     assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}b"]) == 2
     err = capsys.readouterr().err
     assert "deployedProject = 'aaaaaaaaaaaaaaaaaaaaaaaab' makes the state bucket name" in err
     assert "64 characters long; S3 allows 63" in err and "pulumi config set stateBucketName" in err
     assert "a deployedProject of at most 24 characters" in err
     # A name of its own lifts the limit.
-    assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}", "--config", f"deployedProject={longest}b",
-                 "--config", "stateBucketName=acme-pulumi-state"]) == 0
+    named = evaluate_bootstrap(deployedProject=f"{longest}b", stateBucketName="acme-pulumi-state")
+    assert named.outputs["backendUrl"] == "s3://acme-pulumi-state?region=eu-central-1"
 
 
 def test_make_target_plans_with_the_ci_repository():

@@ -145,6 +145,23 @@ def test_config_values_are_checked_against_each_policys_schema_as_the_cli_checks
     assert below_minimum == "secret-recovery-window.minimumDays: 3 is less than the minimum of 7"
     assert not_a_retention.startswith("log-retention.retentionDays: 'seven' is not one of [1, 3, 5, 7, 14, 30,")
     assert not_an_integer == "log-retention.retentionDays: 'seven' is not of type 'integer'"
+    unlisted = policy_config_request({"log-retention": {"retentionDays": 10}}, names, policy_defaults(info))
+    assert policy_config_problems(unlisted, info) == [
+        "log-retention.retentionDays: 10 is not one of [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, "
+        "731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]"]  # a whole number, as the user wrote it (not 10.0)
+
+
+@pytest.mark.parametrize(("config", "named"), [
+    ({"log-retention": "strict"}, "policy config for 'log-retention': enforcement level 'strict' is not one of"),
+    ({"all": "loud"}, "policy config 'all': enforcement level 'loud' is not one of"),
+    ({"log-retention": 7}, "policy config for 'log-retention': 7 is not an enforcement level or an object"),
+    (["log-retention"], '["log-retention"] is not a JSON object of policy names'),
+])
+def test_a_malformed_policy_config_is_refused_with_what_is_wrong(stub, config, named):
+    names = [p.name for p in stub.GetAnalyzerInfo(empty_pb2.Empty()).policies]
+    with pytest.raises(PolicyConfigError) as refused:
+        policy_config_request(config, names)
+    assert str(refused.value).startswith(named)
 
 
 def test_secret_wrapped_values_are_checked_without_being_echoed(stub):
