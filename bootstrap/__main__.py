@@ -1,7 +1,7 @@
-"""Bootstrap, once per AWS account: the state bucket, the KMS key for state and stack secrets,
-GitHub's OIDC provider and the two roles CI assumes (preview on pull requests, deploy from the
-staging/production environments). Its output `repositoryVariables` holds exactly the GitHub
-repository variables the workflows read, under their names."""
+"""Bootstrap, once per AWS account: the state bucket and its KMS key, one KMS key per stack for that
+stack's secrets, GitHub's OIDC provider and the two roles CI assumes (preview on pull requests, for the
+preview stacks only; deploy from the staging/production environments). Its output `repositoryVariables`
+holds exactly the GitHub repository variables the workflows read, under their names."""
 
 import json
 
@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 from account.ci_role import CiRole, CiRoleArgs
 from account.config import load_config
-from account.encryption_key import EncryptionKey, EncryptionKeyArgs
+from account.encryption_key import EncryptionKey, EncryptionKeyArgs, StackSecretsKeys, StackSecretsKeysArgs
 from account.github_oidc import GithubOidc, GithubOidcArgs
 from account.permissions import (
     GROUPS,
@@ -34,10 +34,17 @@ key = EncryptionKey(
     "encryption-key",
     EncryptionKeyArgs(
         alias_name=f"alias/{cfg.deployed_project}-pulumi",
-        description=f"Pulumi state objects and stack secrets of {cfg.deployed_project}",
+        description=f"Pulumi state objects of {cfg.deployed_project} (the state bucket's SSE-KMS)",
         deletion_window_days=cfg.key_deletion_window_days,
         tags=cfg.tags,
     ),
+    opts=protected,
+)
+
+secrets_keys = StackSecretsKeys(
+    "stack-secrets-keys",
+    StackSecretsKeysArgs(project=cfg.deployed_project, stacks=cfg.stacks,
+                         deletion_window_days=cfg.key_deletion_window_days, tags=cfg.tags),
     opts=protected,
 )
 
@@ -56,9 +63,11 @@ oidc = GithubOidc("github-oidc", GithubOidcArgs(existing_provider_arn=cfg.existi
 
 backend_url = pulumi.Output.concat("s3://", state.bucket_name, "?region=", region)
 
-scope = pulumi.Output.all(account, region, state.bucket_name, key.key_arn, partition).apply(
+scope = pulumi.Output.all(account, region, state.bucket_name, key.key_arn, partition,
+                          pulumi.Output.all(*secrets_keys.key_arns.values())).apply(
     lambda v: Scope(account=v[0], region=v[1], project=cfg.deployed_project, state_bucket=v[2], key_arn=v[3],
-                    hosted_zone_id=cfg.hosted_zone_id, partition=v[4])
+                    hosted_zone_id=cfg.hosted_zone_id, partition=v[4],
+                    secrets_keys=tuple(zip(cfg.stacks, v[5], strict=True)), preview_stacks=cfg.preview_stacks)
 )
 
 # Every role the deploy role creates must carry it; the main program derives its ARN from the account
@@ -114,7 +123,16 @@ pulumi.export("repositoryVariables", {
     "AWS_PREVIEW_ROLE_ARN": preview.role_arn,
     "AWS_DEPLOY_ROLE_ARN": deploy.role_arn,
     "PULUMI_BACKEND_URL": backend_url,
+    # The stacks preview.yml previews in AWS: those whose secrets the preview role may decrypt.
+    "AWS_PREVIEW_STACKS": json.dumps(list(cfg.preview_stacks)),
 })
-# For people, not for CI: `pulumi login` and `pulumi stack init <stack> --secrets-provider`.
+# For people, not for CI: `pulumi login`, and `pulumi stack init <stack> --secrets-provider` with each
+# stack's own key.
 pulumi.export("backendUrl", backend_url)
-pulumi.export("secretsProvider", pulumi.Output.concat("awskms://", key.alias_name, "?region=", region))
+pulumi.export("secretsProviders", {
+    stack: pulumi.Output.concat("awskms://", alias, "?region=", region)
+    for stack, alias in secrets_keys.alias_names.items()
+})
+# Only for the bootstrap's own stack, if its state moves into the bucket (README): the CI roles may use
+# the state key only through S3, and read no bootstrap state.
+pulumi.export("bootstrapSecretsProvider", pulumi.Output.concat("awskms://", key.alias_name, "?region=", region))

@@ -91,7 +91,8 @@ def test_no_permissions_by_default_and_each_job_states_its_own(name):
     workflow = load(name)
     assert workflow["permissions"] == {}, f"{name}: top-level permissions must be {{}}"
     for job_name, job in workflow["jobs"].items():
-        assert isinstance(job.get("permissions"), dict) and job["permissions"], f"{name}: {job_name}"
+        # Stated, even when nothing ({}: a job that reads no repository content, like the previews' filter).
+        assert isinstance(job.get("permissions"), dict), f"{name}: {job_name}"
         writes = {scope for scope, level in job["permissions"].items() if level == "write"}
         # Only the manual rollback pushes: the commit that records its pin (it runs main's code, started
         # by a maintainer, in the protected environment of its stack).
@@ -312,10 +313,12 @@ def test_pull_requests_plan_every_stack_against_the_base_branch():
     assert jobs["comment"]["needs"] == "plan" and upload["with"]["name"] == "plan-comment-${{ matrix.stack }}"
 
 
-def test_pull_requests_preview_every_stack_in_aws_with_the_pack():
-    preview = load("preview.yml")["jobs"]["preview"]
-    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
-    assert "vars.AWS_PREVIEW_ROLE_ARN != ''" in preview["if"] and "environment" not in preview
+def test_pull_requests_preview_in_aws_only_the_stacks_the_preview_role_may_decrypt():
+    jobs = load("preview.yml")["jobs"]
+    preview, previews = jobs["preview"], jobs["previews"]
+    assert previews["needs"] == "stacks" and previews["permissions"] == {} and "steps" in previews
+    assert preview["needs"] == "previews" and "environment" not in preview
+    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.previews.outputs.stacks) }}"
     aws_and_pulumi_steps_read_the_stack_config(preview, "${{ matrix.stack }}")
     (aws,) = step_using(preview, "aws-actions/configure-aws-credentials")
     assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
@@ -664,3 +667,89 @@ def test_dependabot_proposes_new_action_releases_every_week():
     assert actions["directory"] == "/"  # GitHub reads .github/workflows from the root entry
     assert actions["schedule"]["interval"] == "weekly"
     assert actions["cooldown"]["default-days"] >= 7  # zizmor's dependabot-cooldown audit (make lint)
+
+
+# ------------------------------------------------------------------------ the stacks a pull request previews in AWS
+
+
+@pytest.fixture
+def previews_job(tmp_path):
+    """Runs the previews job's script as the runner does (bash, the real jq): committed stacks and the
+    AWS_PREVIEW_STACKS variable in, the step output and annotations out."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq (on GitHub's runners) is not installed")
+    (step,) = steps(load("preview.yml")["jobs"]["previews"])
+    assert step["env"] == {"COMMITTED": "${{ needs.stacks.outputs.stacks }}",
+                           "PREVIEW_STACKS": "${{ vars.AWS_PREVIEW_STACKS }}"}
+
+    def run_job(committed: list[str], variable: str) -> tuple[subprocess.CompletedProcess, dict]:
+        outputs = tmp_path / "github_output"
+        outputs.write_text("")
+        env = {**os.environ, "GITHUB_OUTPUT": str(outputs), "COMMITTED": json.dumps(committed),
+               "PREVIEW_STACKS": variable}  # an unset variable reads as ''
+        done = subprocess.run([*GITHUB_BASH, "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+        return done, dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+
+    return run_job
+
+
+@pytest.mark.parametrize(("variable", "previewed", "not_previewed"), [
+    ('["staging"]', ["staging"], ["prod"]),  # the bootstrap's default
+    ('["staging", "prod"]', ["prod", "staging"], []),
+    ('["qa"]', [], ["prod", "staging"]),  # a stack without a committed Pulumi.<stack>.yaml: nothing to preview
+    ("[]", [], ["prod", "staging"]),
+    ("", [], ["prod", "staging"]),  # not set yet (a bootstrap from before AWS_PREVIEW_STACKS): no AWS preview
+])
+def test_only_the_stacks_in_aws_preview_stacks_are_previewed(previews_job, variable, previewed, not_previewed):
+    done, outputs = previews_job(["prod", "staging"], variable)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(outputs["stacks"]) == previewed
+    skipped = re.findall(r"^::notice::(\S+): no preview in AWS on pull requests", done.stdout, re.MULTILINE)
+    assert skipped == not_previewed
+    assert ("::notice::repository variable AWS_PREVIEW_STACKS is not set" in done.stdout) is (variable == "")
+
+
+@pytest.mark.parametrize("variable", ["staging", '"staging"', '{"staging": true}', "[1]", '["staging"'])
+def test_a_malformed_aws_preview_stacks_fails_the_job_naming_the_variable(previews_job, variable):
+    done, outputs = previews_job(["prod", "staging"], variable)
+    assert done.returncode == 1 and outputs == {}
+    assert (f"::error::repository variable AWS_PREVIEW_STACKS is not a JSON list of stack names: {variable}. "
+            "Fix: set it from the bootstrap's repositoryVariables output") in done.stdout
+
+
+def preview_contexts(head_repo: str = "owner/repo", role: str = "arn:aws:iam::1:role/r", backend: str = "s3://b",
+                     previews: str | None = '["staging"]') -> dict:
+    contexts = pull_request_contexts(head_repo, "success")
+    contexts["vars"] = {"AWS_PREVIEW_ROLE_ARN": role, "PULUMI_BACKEND_URL": backend}
+    contexts["needs"] = {"previews": {"result": "success" if previews is not None else "skipped",
+                                      "outputs": {"stacks": previews} if previews is not None else {}}}
+    return contexts
+
+
+@pytest.mark.parametrize(("contexts", "runs"), [
+    (preview_contexts(), True),
+    (preview_contexts(role=""), False),  # before the bootstrap's variables are set
+    (preview_contexts(backend=""), False),
+    (preview_contexts(head_repo="mallory/repo"), False),  # a fork gets no OIDC token
+])
+def test_the_previews_job_runs_once_the_bootstrap_s_variables_exist(github_expression, contexts, runs):
+    condition = load("preview.yml")["jobs"]["previews"]["if"]
+    assert github_expression(condition, contexts) is runs
+
+
+@pytest.mark.parametrize(("previews", "status", "runs"), [
+    ('["staging"]', "success", True),
+    ('["prod","staging"]', "success", True),
+    ("[]", "success", False),  # an empty matrix would fail the workflow: no job
+    (None, "success", False),  # the previews job was skipped (no variables, a fork)
+    (None, "failure", False),  # a malformed AWS_PREVIEW_STACKS failed it
+])
+def test_the_preview_job_runs_only_with_stacks_to_preview(github_expression, previews, status, runs):
+    preview = load("preview.yml")["jobs"]["preview"]
+    contexts = preview_contexts(previews=previews)
+    assert github_expression(preview["if"], contexts, status) is runs
+    if runs:  # the matrix, as GitHub expands it: exactly the listed stacks
+        matrix = preview["strategy"]["matrix"]["stack"].strip()[3:-2]
+        for stack in ("staging", "prod", "qa"):
+            assert github_expression(f"contains({matrix}, '{stack}')", contexts) is (stack in json.loads(previews))

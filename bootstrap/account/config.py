@@ -31,6 +31,9 @@ _OIDC_PROVIDER_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
 )
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# A stack name that can also be part of a KMS alias (alias/<deployedProject>-<stack>-secrets): Pulumi allows
+# letters, digits, '-', '_' and '.', a KMS alias name only letters, digits, '/', '_' and '-'.
+_STACK = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 GITHUB_ENVIRONMENTS = ("staging", "production")  # the environments deploy.yml's jobs name
 
@@ -79,6 +82,21 @@ def _bucket_name(value: str) -> str | None:
     return None
 
 
+def stack_list(value: str) -> tuple[str, ...]:
+    """`staging, prod` -> ("staging", "prod"); an empty string is no stack."""
+    return tuple(name.strip() for name in value.split(",")) if value.strip() else ()
+
+
+def _stacks(*, empty: bool) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        names = stack_list(value)
+        if (not names and not empty) or not all(_STACK.match(n) for n in names) or len(set(names)) != len(names):
+            return (("empty or " if empty else "") + "a comma-separated list of distinct stack names (letters, "
+                    "digits, '-' and '_', the characters a KMS alias allows), for example staging,prod")
+        return None
+    return check
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("githubRepository", "string", None,
             "GitHub repository (<owner>/<name>) whose workflows may assume the CI roles.", _github_repository),
@@ -101,8 +119,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Route 53 hosted zone of the API's domain: the deploy role may write its A/AAAA/CNAME records "
             "(empty: no Route 53 rights, for stacks without a domain or with DNS elsewhere).",
             _optional(_HOSTED_ZONE_ID, "a Route 53 hosted zone ID such as Z0123456789ABC")),
+    Setting("stacks", "string", "staging,prod",
+            "The main program's stacks (comma-separated): each gets its own KMS key for its secrets, "
+            "alias/<deployedProject>-<stack>-secrets.", _stacks(empty=False)),
+    Setting("previewStacks", "string", "staging",
+            "The stacks (comma-separated, among stacks) whose secrets pull-request previews may decrypt: "
+            "they get a `pulumi preview` in AWS on every pull request; empty: none.", _stacks(empty=True)),
     Setting("protect", "boolean", True,
-            "Protect the state bucket and the KMS key from `pulumi destroy` (lift deliberately)."),
+            "Protect the state bucket and the KMS keys from `pulumi destroy` (lift deliberately)."),
 )
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -119,6 +143,8 @@ class BootstrapConfig:
     key_deletion_window_days: int
     existing_oidc_provider_arn: str
     hosted_zone_id: str
+    stacks: tuple[str, ...]
+    preview_stacks: tuple[str, ...]
     protect: bool
 
     @property
@@ -146,6 +172,19 @@ class BootstrapConfig:
 
     def bucket_name(self, account: str, region: str) -> str:
         return self.state_bucket_name or self.derived_bucket_name(self.deployed_project, account, region)
+
+
+def _preview_stacks_problem(values: Mapping[str, Any], project: str, stack: str) -> str | None:
+    """previewStacks must name stacks that have a key: a preview of any other stack could decrypt nothing."""
+    stacks, previews = stack_list(values["stacks"]), stack_list(values["previewStacks"])
+    strangers = [name for name in previews if name not in stacks]
+    if not strangers:
+        return None
+    kept = ",".join(name for name in previews if name in stacks) or "''"
+    return (f"{project}:previewStacks = {values['previewStacks']!r} names {', '.join(strangers)}, not in "
+            f"stacks ({', '.join(stacks)}): only a stack with its own key can be previewed. Fix: pulumi config set "
+            f"previewStacks {kept} -s {stack}, or add "
+            f"{', '.join(strangers)} to stacks (pulumi config set stacks {','.join((*stacks, *strangers))} -s {stack})")
 
 
 def _snake(key: str) -> str:
@@ -211,8 +250,11 @@ def parse_config(raw: Mapping[str, str], *, project: str, stack: str, region: st
         values[setting.key] = value
     if not problems and (too_long := _derived_bucket_name_problem(values, region, project, stack)):
         problems.append(too_long)
+    if not problems and (stranger := _preview_stacks_problem(values, project, stack)):
+        problems.append(stranger)
     if problems:
         raise ConfigError(problems, stack)
+    values["stacks"], values["previewStacks"] = stack_list(values["stacks"]), stack_list(values["previewStacks"])
     return BootstrapConfig(project=project, stack=stack, **{_snake(k): v for k, v in values.items()})
 
 

@@ -64,9 +64,12 @@ class Scope:
     region: str
     project: str  # the main program's Pulumi project name (resource-name prefix)
     state_bucket: str
-    key_arn: str
+    key_arn: str  # the state bucket's SSE-KMS key
     hosted_zone_id: str = ""  # the zone of the API's domain; "" = no Route 53 rights (no domain, or DNS elsewhere)
     partition: str = "aws"
+    # (stack, ARN of the key of its secrets), and the stacks whose secrets pull-request previews may decrypt.
+    secrets_keys: tuple[tuple[str, str], ...] = ()
+    preview_stacks: tuple[str, ...] = ()
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return (f"arn:{self.partition}:{service}:{self.region if region else ''}:"
@@ -76,6 +79,11 @@ class Scope:
     def prefix(self) -> str:
         """Physical-name prefix of every named resource of every stack (<project>-<stack>)."""
         return f"{self.project}-"
+
+    @property
+    def s3_service(self) -> str:
+        """What `kms:ViaService` says when S3 calls KMS for a principal (SSE-KMS objects)."""
+        return f"s3.{self.region}.amazonaws.com"
 
     @property
     def bucket_arn(self) -> str:
@@ -138,17 +146,38 @@ def _state(scope: Scope) -> list[Grant]:
     # history/, backups/ and journal/<project>/<stack>/, locks/organization/<project>/<stack>/.
     # Previews take no lock and write nothing; updates lock, checkpoint, back up and log history.
     owned = tuple(f"{objects}/{folder}/{scope.project}/*" for folder in ("stacks", "history", "backups", "journal"))
+    via_s3 = {"StringEquals": {"kms:ViaService": scope.s3_service}}
     return [
         Grant("StateListBucket", "state", ("s3:ListBucket",), (scope.bucket_arn,), read=True),
         Grant("StateReadStacks", "state", ("s3:GetObject",),
               (f"{objects}/meta.yaml", f"{objects}/stacks/{scope.project}/*"), read=True),
-        # kms:Decrypt opens the stack's data key (awskms:// secrets provider) and SSE-KMS objects.
-        Grant("StateDecrypt", "state", ("kms:Decrypt",), (scope.key_arn,), read=True),
+        # S3 asks KMS to open an SSE-KMS object for its reader, and for a data key for its writer. Only
+        # through S3: the state key opens no Pulumi data key (one a stack created with this key as its
+        # secrets provider before each stack had its own, still in git history and old state versions).
+        Grant("StateDecrypt", "state", ("kms:Decrypt",), (scope.key_arn,), read=True, condition=via_s3),
         Grant("StateWriteStacks", "state", ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
               (*owned, f"{objects}/locks/organization/{scope.project}/*"), read=False),
-        # S3 asks KMS for a data key on behalf of the writer of an SSE-KMS object.
-        Grant("StateEncryptObjects", "state", ("kms:GenerateDataKey",), (scope.key_arn,), read=False),
+        Grant("StateEncryptObjects", "state", ("kms:GenerateDataKey",), (scope.key_arn,), read=False,
+              condition=via_s3),
+        *_stack_secrets(scope),
     ]
+
+
+def _stack_secrets(scope: Scope) -> list[Grant]:
+    """kms:Decrypt opens a stack's data key (its `encryptedkey`, awskms:// secrets provider), which every
+    `pulumi preview` and `up` of the stack needs. The preview role, assumable by any pull request of the
+    repository with that branch's own workflow files, gets it for the preview stacks' keys only; the
+    deploy role, assumable only from the protected environments, for every stack's. Neither encrypts:
+    the CLI calls kms:Encrypt only to make a data key (`stack init`, `change-secrets-provider`), which
+    an administrator does (pulumi pkg/secrets/cloud: generateNewDataKey)."""
+    previewed = tuple(arn for stack, arn in scope.secrets_keys if stack in scope.preview_stacks)
+    others = tuple(arn for stack, arn in scope.secrets_keys if stack not in scope.preview_stacks)
+    grants = []
+    if previewed:
+        grants.append(Grant("PreviewStackSecretsDecrypt", "state", ("kms:Decrypt",), previewed, read=True))
+    if others:
+        grants.append(Grant("StackSecretsDecrypt", "state", ("kms:Decrypt",), others, read=False))
+    return grants
 
 
 def _network(scope: Scope) -> list[Grant]:

@@ -53,7 +53,6 @@ def encryption_request(plan) -> dict:
 
 def requests(plan) -> list[tuple[str, str, dict]]:
     block = inputs(plan, f"{S3}bucketPublicAccessBlock:BucketPublicAccessBlock")
-    key = inputs(plan, "aws:kms/key:Key")
     provider = inputs(plan, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     versioning = inputs(plan, f"{S3}bucketVersioning:BucketVersioning")
     found = [
@@ -72,17 +71,22 @@ def requests(plan) -> list[tuple[str, str, dict]]:
         ("s3", "PutBucketLifecycleConfiguration", lifecycle_request(plan)),
         ("s3", "PutBucketPolicy", {"Bucket": inputs(plan, f"{S3}bucketPolicy:BucketPolicy")["bucket"],
                                    "Policy": inputs(plan, f"{S3}bucketPolicy:BucketPolicy")["policy"]}),
-        ("kms", "CreateKey", {"Description": key["description"], "KeyUsage": key["keyUsage"],
-                              "KeySpec": key["customerMasterKeySpec"],
-                              "Tags": [{"TagKey": k, "TagValue": v} for k, v in key["tags"].items()]}),
-        ("kms", "EnableKeyRotation", {"KeyId": plan.one("aws:kms/key:Key").outputs["keyId"],
-                                      "RotationPeriodInDays": _int(key["rotationPeriodInDays"])}),
-        ("kms", "ScheduleKeyDeletion", {"KeyId": "k", "PendingWindowInDays": _int(key["deletionWindowInDays"])}),
-        ("kms", "CreateAlias", {"AliasName": inputs(plan, "aws:kms/alias:Alias")["name"],
-                                "TargetKeyId": inputs(plan, "aws:kms/alias:Alias")["targetKeyId"]}),
         # No ThumbprintList: optional in IAM's API for issuers it validates through trusted CAs.
         ("iam", "CreateOpenIDConnectProvider", {"Url": provider["url"], "ClientIDList": provider["clientIdLists"]}),
     ]
+    for planned in plan.of_type("aws:kms/key:Key"):  # the state key and each stack's secrets key
+        key = planned.inputs
+        found += [
+            ("kms", "CreateKey", {"Description": key["description"], "KeyUsage": key["keyUsage"],
+                                  "KeySpec": key["customerMasterKeySpec"],
+                                  "Tags": [{"TagKey": k, "TagValue": v} for k, v in key["tags"].items()]}),
+            ("kms", "EnableKeyRotation", {"KeyId": planned.outputs["keyId"],
+                                          "RotationPeriodInDays": _int(key["rotationPeriodInDays"])}),
+            ("kms", "ScheduleKeyDeletion", {"KeyId": "k", "PendingWindowInDays": _int(key["deletionWindowInDays"])}),
+        ]
+    for alias in plan.of_type("aws:kms/alias:Alias"):
+        found.append(("kms", "CreateAlias", {"AliasName": alias.inputs["name"],
+                                             "TargetKeyId": alias.inputs["targetKeyId"]}))
     for logical in ("preview-role", "deploy-role"):
         r = role(plan, logical).inputs
         found.append(("iam", "CreateRole", {

@@ -12,7 +12,7 @@ import pytest
 from policy_sentry.querying.actions import get_action_data
 
 from offline.mocks import MOCK_ACCOUNT_ID
-from tests.bootstrap.conftest import HOSTED_ZONE_ID, attached_documents, role_arn
+from tests.bootstrap.conftest import HOSTED_ZONE_ID, attached_documents, evaluate_bootstrap, role_arn
 from tests.bootstrap.iam_eval import allowed, as_list
 
 REGION = "eu-central-1"
@@ -158,23 +158,64 @@ def test_preview_role_only_reads(preview):
     assert writes == {}
 
 
-def test_preview_reads_every_stacks_state_and_can_decrypt_its_secrets_but_writes_nothing(preview, bootstrap):
+def key_arn(plan, logical: str) -> str:
+    return plan.one("aws:kms/key:Key", logical).outputs["arn"]
+
+
+VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}  # what S3 says when it asks KMS for a reader or writer
+
+
+def test_preview_reads_every_stacks_state_but_writes_nothing(preview, bootstrap):
     assert allowed(preview, "s3:ListBucket", STATE)
     assert allowed(preview, "s3:GetObject", f"{STATE}/.pulumi/meta.yaml")
-    # `pulumi preview` decrypts the stack's secret config to run the program: the one KMS key opens the data
-    # key of every stack, so a pull request's own workflow can print prod's secrets (README, "Known exposure").
-    key = bootstrap.one("aws:kms/key:Key").outputs["arn"]
-    assert allowed(preview, "kms:Decrypt", key)
     for stack in ("prod", "staging"):
         assert allowed(preview, "s3:GetObject", f"{STATE}/.pulumi/stacks/truecaller-backend/{stack}.json")
     # `pulumi preview` on the DIY backend takes no lock and writes nothing.
     for path in ("locks/organization/truecaller-backend/prod/abc.json", "stacks/truecaller-backend/prod.json"):
         assert not allowed(preview, "s3:PutObject", f"{STATE}/.pulumi/{path}")
-    assert not allowed(preview, "kms:GenerateDataKey", key) and not allowed(preview, "kms:Encrypt", key)
+    for key in (key_arn(bootstrap, k) for k in ("key", "staging-key", "prod-key")):
+        for action in ("kms:GenerateDataKey", "kms:Encrypt"):
+            assert not allowed(preview, action, key, VIA_S3) and not allowed(preview, action, key), (action, key)
     # Secrets Manager's copies stay out of reach: only their metadata.
     secret = f"arn:aws:secretsmanager:{REGION}:{MOCK_ACCOUNT_ID}:secret:truecaller-backend/prod/jwt-secret-AbCdEf"
     assert allowed(preview, "secretsmanager:DescribeSecret", secret)
     assert not allowed(preview, "secretsmanager:GetSecretValue", secret)
+
+
+def test_pull_requests_decrypt_staging_s_secrets_and_never_prod_s(preview, deploy, bootstrap):
+    """Any pull request from a branch of the repository assumes the preview role with that branch's own
+    workflow files: it can run `pulumi config --show-secrets` on whatever stack the role can decrypt.
+    `pulumi preview` opens a stack's data key with kms:Decrypt on the stack's key (awskms://)."""
+    staging, prod = key_arn(bootstrap, "staging-key"), key_arn(bootstrap, "prod-key")
+    assert allowed(preview, "kms:Decrypt", staging)
+    assert not allowed(preview, "kms:Decrypt", prod)
+    assert not allowed(preview, "kms:Decrypt", prod, VIA_S3)  # nor through S3: prod's key encrypts no object
+    assert allowed(deploy, "kms:Decrypt", staging) and allowed(deploy, "kms:Decrypt", prod)
+    # Data keys are made (kms:Encrypt) only by `stack init` and `change-secrets-provider`: an administrator's.
+    assert not allowed(deploy, "kms:Encrypt", prod) and not allowed(deploy, "kms:GenerateDataKey", prod)
+
+
+@pytest.mark.parametrize("previews", ["", "staging,prod"])
+def test_the_preview_stacks_setting_decides_which_keys_a_pull_request_opens(previews):
+    plan = evaluate_bootstrap(previewStacks=previews)
+    documents = list(attached_documents(plan, "preview-role").values())
+    opened = {stack for stack in ("staging", "prod")
+              if allowed(documents, "kms:Decrypt", key_arn(plan, f"{stack}-key"))}
+    assert opened == set(filter(None, previews.split(",")))
+    deploy = list(attached_documents(plan, "deploy-role").values())
+    assert all(allowed(deploy, "kms:Decrypt", key_arn(plan, f"{stack}-key")) for stack in ("staging", "prod"))
+
+
+@pytest.mark.parametrize("role", ["deploy", "preview"])
+def test_the_state_key_opens_state_objects_only_through_s3(request, bootstrap, role):
+    """A stack whose secrets provider was the state key (every stack before each had its own: old
+    Pulumi.<stack>.yaml in git history, old state versions) must not be decrypted with it by a CI role."""
+    documents, key = request.getfixturevalue(role), key_arn(bootstrap, "key")
+    assert allowed(documents, "kms:Decrypt", key, VIA_S3)
+    assert not allowed(documents, "kms:Decrypt", key)
+    assert not allowed(documents, "kms:Decrypt", key, {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"})
+    assert allowed(documents, "kms:GenerateDataKey", key, VIA_S3) is (role == "deploy")
+    assert not allowed(documents, "kms:GenerateDataKey", key)
 
 
 def test_deploy_writes_only_the_main_programs_state(deploy):

@@ -16,7 +16,7 @@ ARGS = ["--project-dir", str(ROOT / "bootstrap"), "--stack", "account", "--polic
 def test_plan_prints_the_graph_the_clean_pack_and_no_rollout(capsys):
     assert main([*ARGS, "--config", f"githubRepository={REPOSITORY}"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Stack truecaller-backend-bootstrap/account in eu-central-1: 37 resources")
+    assert out.startswith("Stack truecaller-backend-bootstrap/account in eu-central-1: 41 resources")
     assert "Policy pack: 0 mandatory violation(s), 0 advisory" in out
     assert "  repositoryVariables:\n    AWS_PREVIEW_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
     assert "    AWS_DEPLOY_ROLE_ARN: arn:aws:iam::123456789012:role/" in out
@@ -26,9 +26,10 @@ def test_plan_prints_the_graph_the_clean_pack_and_no_rollout(capsys):
 def test_plan_json_has_the_outputs_and_no_rollout(capsys):
     assert main([*ARGS, "--json", "--config", f"githubRepository={REPOSITORY}"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document["outputs"]) == {"repositoryVariables", "backendUrl", "secretsProvider"}
+    assert set(document["outputs"]) == {"repositoryVariables", "backendUrl", "secretsProviders",
+                                        "bootstrapSecretsProvider"}
     assert set(document["outputs"]["repositoryVariables"]) == {"AWS_PREVIEW_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN",
-                                                               "PULUMI_BACKEND_URL"}
+                                                               "PULUMI_BACKEND_URL", "AWS_PREVIEW_STACKS"}
     assert document["rollout"] is None
 
 

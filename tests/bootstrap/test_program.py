@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from offline.ci_env import stack_names
 from offline.runtime import StackFileError, evaluate_stack
 from tests.bootstrap.conftest import (
     BOOTSTRAP_DIR,
@@ -49,9 +50,9 @@ def test_state_bucket_is_versioned_private_and_owner_enforced(bootstrap):
     assert ownership == {"objectOwnership": "BucketOwnerEnforced"}
 
 
-def test_state_objects_are_encrypted_with_the_stacks_kms_key_and_a_bucket_key(bootstrap):
+def test_state_objects_are_encrypted_with_the_state_kms_key_and_a_bucket_key(bootstrap):
     (rule,) = setting(bootstrap, "BucketServerSideEncryptionConfiguration").inputs["rules"]
-    key = bootstrap.one("aws:kms/key:Key")
+    key = bootstrap.one("aws:kms/key:Key", "key")
     assert rule == {
         "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]},
         "bucketKeyEnabled": True,
@@ -80,20 +81,39 @@ def test_noncurrent_versions_expire_after_the_configured_days(bootstrap):
     assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 30
 
 
-def test_kms_key_rotates_yearly_and_has_the_alias_the_secrets_provider_names(bootstrap):
-    key = bootstrap.one("aws:kms/key:Key").inputs
-    assert key["enableKeyRotation"] is True and key["rotationPeriodInDays"] == 365
-    assert key["keyUsage"] == "ENCRYPT_DECRYPT" and key["customerMasterKeySpec"] == "SYMMETRIC_DEFAULT"
-    assert key["deletionWindowInDays"] == 30
-    assert "policy" not in key  # AWS's default key policy: access comes from the roles' IAM policies
-    alias = bootstrap.one("aws:kms/alias:Alias").inputs
-    assert alias["name"] == "alias/truecaller-backend-pulumi"
-    assert alias["targetKeyId"] == bootstrap.one("aws:kms/key:Key").outputs["keyId"]
+# logical name of the key -> its alias: the state bucket's key (named as the first release named it, so an
+# existing key is kept) and one key per stack of the default `stacks`.
+KEYS = {"key": "alias/truecaller-backend-pulumi", "staging-key": "alias/truecaller-backend-staging-secrets",
+        "prod-key": "alias/truecaller-backend-prod-secrets"}
 
 
-def test_bucket_key_and_all_their_settings_are_protected_unless_lifted(bootstrap):
+def test_every_kms_key_rotates_yearly_and_has_its_alias(bootstrap):
+    aliases = {a.inputs["targetKeyId"]: a.inputs["name"] for a in bootstrap.of_type("aws:kms/alias:Alias")}
+    assert len(aliases) == len(bootstrap.of_type("aws:kms/alias:Alias"))  # one alias per key
+    found = {}
+    for planned in bootstrap.of_type("aws:kms/key:Key"):
+        key = planned.inputs
+        assert key["enableKeyRotation"] is True and key["rotationPeriodInDays"] == 365, planned.name
+        assert key["keyUsage"] == "ENCRYPT_DECRYPT" and key["customerMasterKeySpec"] == "SYMMETRIC_DEFAULT"
+        assert key["deletionWindowInDays"] == 30
+        assert "policy" not in key  # AWS's default key policy: access comes from the roles' IAM policies
+        found[planned.name] = aliases[planned.outputs["keyId"]]
+    assert found == KEYS
+
+
+def test_the_default_stacks_each_get_a_key_and_are_the_committed_stacks():
+    from account.config import SETTINGS_BY_KEY
+
+    assert sorted(SETTINGS_BY_KEY["stacks"].default.split(",")) == stack_names()
+    three = evaluate_bootstrap(stacks="staging, prod,qa", previewStacks="staging,qa")
+    assert sorted(k.name for k in three.of_type("aws:kms/key:Key")) == ["key", "prod-key", "qa-key", "staging-key"]
+    assert three.outputs["repositoryVariables"]["AWS_PREVIEW_STACKS"] == '["staging", "qa"]'
+    assert three.outputs["secretsProviders"]["qa"] == "awskms://alias/truecaller-backend-qa-secrets?region=eu-central-1"
+
+
+def test_bucket_keys_and_all_their_settings_are_protected_unless_lifted(bootstrap):
     stateful = [r for r in bootstrap.resources if r.custom and r.type.split(":")[1].split("/")[0] in ("s3", "kms")]
-    assert len(stateful) == 9 and all(r.protect for r in stateful)
+    assert len(stateful) == 7 + 2 * 3 and all(r.protect for r in stateful)
     assert not any(r.protect for r in bootstrap.resources if r.custom and r not in stateful)
     lifted = evaluate_bootstrap(protect="false")
     assert not any(r.protect for r in lifted.resources)
@@ -201,22 +221,28 @@ def test_the_repository_variables_output_is_exactly_what_the_workflows_read(boot
         "AWS_PREVIEW_ROLE_ARN": role(bootstrap, "preview-role").outputs["arn"],
         "AWS_DEPLOY_ROLE_ARN": role(bootstrap, "deploy-role").outputs["arn"],
         "PULUMI_BACKEND_URL": f"s3://{BUCKET}?region=eu-central-1",
+        "AWS_PREVIEW_STACKS": '["staging"]',  # a JSON list: preview.yml's fromJSON reads it
     }
     assert role_arn(bootstrap, "deploy-role").endswith(":role/github-actions/truecaller-backend-github-deploy")
 
 
 def test_login_and_stack_init_get_their_urls_beside_the_variables(bootstrap):
-    key_alias = bootstrap.one("aws:kms/alias:Alias").inputs["name"]
-    assert set(bootstrap.outputs) == {"repositoryVariables", "backendUrl", "secretsProvider"}
+    assert set(bootstrap.outputs) == {"repositoryVariables", "backendUrl", "secretsProviders",
+                                      "bootstrapSecretsProvider"}
     assert bootstrap.outputs["backendUrl"] == bootstrap.outputs["repositoryVariables"]["PULUMI_BACKEND_URL"]
-    assert bootstrap.outputs["secretsProvider"] == f"awskms://{key_alias}?region=eu-central-1"
+    # Each stack's own key, never the state key: the CI roles may use that one only through S3.
+    assert bootstrap.outputs["secretsProviders"] == {
+        stack: f"awskms://alias/truecaller-backend-{stack}-secrets?region=eu-central-1"
+        for stack in ("staging", "prod")}
+    assert (bootstrap.outputs["bootstrapSecretsProvider"]
+            == "awskms://alias/truecaller-backend-pulumi?region=eu-central-1")
 
 
 def test_taggable_resources_carry_project_environment_and_managed_by(bootstrap):
     # The types here whose pulumi-aws resource takes `tags` (a bucket's settings and aliases do not).
     taggable = {"Bucket", "Key", "OpenIdConnectProvider", "Role", "Policy"}
     found = [r for r in bootstrap.resources if r.custom and r.type.split(":")[-1] in taggable]
-    assert len(found) == 1 + 1 + 1 + 2 + 12 + 1  # ... and the workload boundary
+    assert len(found) == 1 + 3 + 1 + 2 + 12 + 1  # the bucket, the state and stack keys, ... the workload boundary
     for r in found:
         assert r.inputs["tags"] == {"project": "truecaller-backend", "environment": STACK,
                                     "managed-by": "pulumi"}, r.urn
@@ -225,7 +251,8 @@ def test_taggable_resources_carry_project_environment_and_managed_by(bootstrap):
 def test_a_named_bucket_and_another_project_are_honoured():
     plan = evaluate_bootstrap(stateBucketName="acme-pulumi-state", deployedProject="payments-api")
     assert plan.outputs["backendUrl"] == "s3://acme-pulumi-state?region=eu-central-1"
-    assert plan.outputs["secretsProvider"].startswith("awskms://alias/payments-api-pulumi?")
+    assert plan.outputs["secretsProviders"]["prod"].startswith("awskms://alias/payments-api-prod-secrets?")
+    assert plan.outputs["bootstrapSecretsProvider"].startswith("awskms://alias/payments-api-pulumi?")
     assert role(plan, "deploy-role").inputs["name"] == "payments-api-github-deploy"
 
 
@@ -249,6 +276,11 @@ def test_the_cli_refuses_a_stack_without_the_repository():
      "oidc-provider/token.actions.githubusercontent.com"),
     ("hostedZoneId", "example.com", "a Route 53 hosted zone ID"),
     ("deployedProject", "Truecaller", "3-32 lowercase letters"),
+    ("stacks", "", "a comma-separated list of distinct stack names"),
+    ("stacks", "staging,prod,staging", "a comma-separated list of distinct stack names"),
+    ("stacks", "staging,prod.eu", "the characters a KMS alias allows"),  # a Pulumi stack name, not an alias
+    ("stacks", "staging,,prod", "a comma-separated list of distinct stack names"),
+    ("previewStacks", "staging prod", "empty or a comma-separated list of distinct stack names"),
 ])
 def test_bad_values_stop_the_program_before_any_resource(key, value, complaint):
     with pytest.raises(Exception, match="Invalid configuration for bootstrap stack 'account'") as raised:
@@ -257,6 +289,28 @@ def test_bad_values_stop_the_program_before_any_resource(key, value, complaint):
     assert f"truecaller-backend-bootstrap:{key} = {value!r} is invalid" in message
     assert complaint in message and f"Fix: pulumi config set {key} <value> -s account" in message
     assert raised.value.registered_urns == []
+
+
+@pytest.mark.parametrize(("stacks", "previews", "fix"), [
+    (None, "staging,prod-eu", "pulumi config set previewStacks staging -s account, or add prod-eu to stacks "
+                              "(pulumi config set stacks staging,prod,prod-eu -s account)"),
+    ("prod", None, "pulumi config set previewStacks '' -s account, or add staging to stacks "
+                   "(pulumi config set stacks prod,staging -s account)"),
+])
+def test_previews_only_of_stacks_that_have_a_key(stacks, previews, fix):
+    overrides = {k: v for k, v in (("stacks", stacks), ("previewStacks", previews)) if v is not None}
+    with pytest.raises(Exception, match="Invalid configuration for bootstrap stack 'account'") as raised:
+        evaluate_bootstrap(**overrides)
+    (problem,) = raised.value.problems
+    assert problem.startswith("truecaller-backend-bootstrap:previewStacks = ") and problem.endswith(fix), problem
+    assert raised.value.registered_urns == []
+
+
+def test_no_preview_stack_gives_the_preview_role_no_stack_key():
+    plan = evaluate_bootstrap(previewStacks="")
+    assert plan.outputs["repositoryVariables"]["AWS_PREVIEW_STACKS"] == "[]"
+    state = json.loads(plan.one("aws:iam/policy:Policy", "preview-role-state").inputs["policy"])
+    assert [s["Sid"] for s in state["Statement"]] == ["StateListBucket", "StateReadStacks", "StateDecrypt"]
 
 
 def test_every_problem_is_reported_at_once():
@@ -305,7 +359,8 @@ def test_an_unknown_key_is_reported_with_the_bad_values():
 
 def test_every_declared_key_and_other_projects_keys_are_accepted(tmp_path):
     values = {"deployedProject": "payments-api", "stateBucketName": "acme-pulumi-state", "noncurrentVersionDays": 30,
-              "keyDeletionWindowDays": 7, "existingOidcProviderArn": "''", "hostedZoneId": "''", "protect": "false"}
+              "keyDeletionWindowDays": 7, "existingOidcProviderArn": "''", "hostedZoneId": "''", "protect": "false",
+              "stacks": "staging,prod", "previewStacks": "''"}
     lines = "".join(f"  truecaller-backend-bootstrap:{key}: {value}\n" for key, value in values.items())
     other = "  truecaller-backend:desiredCount: 3\n"  # the main program's namespace: not the bootstrap's to judge
     plan = evaluate_stack("full", project_dir=stack_file_project(tmp_path, "full", lines + other))

@@ -71,3 +71,18 @@ def test_every_committed_stack_is_initialised_with_its_secrets_before_ci_meets_i
                 if words[:4] == ["pulumi", "config", "set", "--secret"]:
                     done.add(words[4])
     assert done == {"init", "databaseUrl", "redisUrl", "jwtSecret", "firebaseCredentials"}
+
+
+def test_each_stack_is_initialised_with_its_own_key_from_the_bootstraps_output():
+    """One key for every stack would let the preview role, which may open staging's key, open prod's secrets."""
+    assert ["pulumi", "stack", "output", "secretsProviders", "--json", "-s", "account"] in COMMANDS
+    inits = 0
+    for _names, body in stack_loops():
+        commands = simple_commands(body)
+        for i, words in enumerate(commands):
+            if words[:3] == ["pulumi", "stack", "init"]:
+                assert words[3] == "$stack" and words[words.index("--secrets-provider") + 1] == "$provider"
+                # the provider is the loop's own stack's entry of that output, looked up just before
+                assert commands[i - 1] == ["jq", "-er", "--arg", "stack", "$stack", ".[$stack]"]
+                inits += 1
+    assert inits == 1

@@ -25,11 +25,11 @@ def test_a_ci_role_says_which_tokens_may_assume_it(bootstrap):
 def test_an_iam_policy_shows_its_name_and_statements(bootstrap):
     state = bootstrap.one("aws:iam/policy:Policy", "preview-role-state")
     assert describe(state) == ("/github-actions/truecaller-backend-github-preview-state: "
-                               "StateListBucket; StateReadStacks; StateDecrypt")
+                               "StateListBucket; StateReadStacks; StateDecrypt; PreviewStackSecretsDecrypt")
 
 
 def test_the_key_and_provider_show_their_settings(bootstrap):
-    assert describe(bootstrap.one("aws:kms/key:Key")) == (
+    assert describe(bootstrap.one("aws:kms/key:Key", "prod-key")) == (
         "SYMMETRIC_DEFAULT rotation=True every 365d deletionWindow=30d")
     assert describe(bootstrap.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")) == (
         "https://token.actions.githubusercontent.com audience=sts.amazonaws.com")
