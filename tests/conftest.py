@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pulumi.runtime.proto import analyzer_pb2
 
+from offline.policy_client import PolicyPackServer, PolicyReport, analyze
 from offline.runtime import PlannedResource, PlannedStack, evaluate_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,3 +120,25 @@ def by_id(plan: PlannedStack, type_token: str, resource_id: str) -> PlannedResou
         if resource_id in (r.id, r.outputs.get("arn")):
             return r
     raise LookupError(f"no {type_token} with id {resource_id}")
+
+
+# The pack as the CLI starts it for each real stack, one process per session (a start costs ~0.45 s of CPU) for
+# the files that analyze with it; a test that configures one puts the empty config back (analyzed_with below).
+@pytest.fixture(scope="session")
+def pack(prod):
+    with PolicyPackServer(prod) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="session")
+def staging_pack(staging):
+    with PolicyPackServer(staging) as stub:
+        yield stub
+
+
+def analyzed_with(stub, planned: PlannedStack, config: dict) -> PolicyReport:
+    """The shared pack's report over ``planned`` under a policy-pack config; the pack gets its empty config back."""
+    try:
+        return analyze(stub, planned, config)
+    finally:
+        stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest())

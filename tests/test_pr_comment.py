@@ -8,9 +8,10 @@ import json
 import pytest
 
 from offline.plan import plan_document
-from offline.policy_client import PolicyReport, run_policy_pack
+from offline.policy_client import PolicyReport
 from offline.pr_comment import Side, build_comment, cost_rows, main, marker
 from offline.runtime import evaluate_stack
+from tests.conftest import analyzed_with
 
 
 def line(item: str, monthly: float) -> dict:
@@ -121,12 +122,12 @@ def test_a_clean_plan_says_so_and_stack_policies_name_the_stack():
     assert "Policy results" not in clean
 
 
-def test_a_real_pack_violation_is_shown_on_its_resource_with_what_it_does_wrong(staging):
+def test_a_real_pack_violation_is_shown_on_its_resource_with_what_it_does_wrong(staging, staging_pack):
     # pulumi-policy sends the policy's description, then the violation; a resource policy's diagnostic names no
     # URN (the engine reports it against the resource it analyzed). The row must show the resource and the line
     # that differs from one resource to the next, or a PR that fixes one log group and breaks another shows
     # nothing new and nothing fixed.
-    report = run_policy_pack(staging, {"log-retention": {"retentionDays": 30}})
+    report = analyzed_with(staging_pack, staging, {"log-retention": {"retentionDays": 30}})
     document = json.loads(json.dumps(plan_document(staging, report), default=str))  # as `--json` prints it
     body = build_comment("staging", Side(document), Side(None, "no plan was made"))
     assert "❌ 1 mandatory violation(s), 0 advisory**" in body
@@ -206,8 +207,8 @@ def test_the_footer_names_the_commit_the_plan_is_of(tmp_path, capsys):
     assert "--head-sha: '$(id)' is not a full commit SHA" in capsys.readouterr().err
 
 
-def test_the_comment_carries_the_plans_verdict(staging):
-    report = run_policy_pack(staging, {"monthly-budget": {"maxMonthlyUsd": 10}})
+def test_the_comment_carries_the_plans_verdict(staging, staging_pack):
+    report = analyzed_with(staging_pack, staging, {"monthly-budget": {"maxMonthlyUsd": 10}})
     document = json.loads(json.dumps(plan_document(staging, report), default=str))
     body = build_comment("staging", Side(document), Side(None, "no plan was made"))
     assert body.splitlines()[3] == "**Verdict: over budget (policy monthly-budget)**"
