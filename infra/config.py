@@ -261,8 +261,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alarmEmail", "string", "", "E-mail address subscribed to the alarm topic (empty: none).",
             shape="optional-email"),
     Setting("permissionsBoundaryArn", "string", "",
-            "Permissions boundary put on every IAM role of the stack; the CI deploy role creates roles only with it "
-            "(empty: the bootstrap's arn:aws:iam::<account>:policy/<project>/<project>-workload-boundary).",
+            "Permissions boundary put on every IAM role of the stack (empty: the bootstrap's "
+            "arn:aws:iam::<account>:policy/<project>/<project>-workload-boundary). The bootstrap's CI deploy role "
+            "creates roles only with that one: set another only where that role does not deploy the stack.",
             shape="optional-iam-policy-arn"),
     Setting("costLogGbPerMonth", "integer", 5, "Cost estimate: GB of logs ingested per month.",
             minimum=0, maximum=100000),

@@ -9,9 +9,10 @@ import pulumi_aws as aws
 
 from account.github_oidc import github_trust_policy
 
-# One CI job: deploy-stack.yml's job may run 60 minutes after set-up steps that precede the credentials
-# step, so one hour could expire mid-rollout; two cover it (the workflow asks via role-duration-seconds).
-MAX_SESSION_SECONDS = 7200
+# A job's timeout counts from its start, so an hour taken at the credentials step outlives every job
+# (the longest, deploy-stack.yml's, stops at 60 minutes; a test ties each credentials step to its job's
+# timeout and this maximum). Longer would only let a stolen session last longer.
+MAX_SESSION_SECONDS = 3600
 
 
 @dataclass

@@ -143,8 +143,7 @@ def test_roles_live_outside_the_main_programs_iam_path(bootstrap):
     for logical, name in (("preview-role", "truecaller-backend-github-preview"),
                           ("deploy-role", "truecaller-backend-github-deploy")):
         inputs = role(bootstrap, logical).inputs
-        # Two hours: the deploy job's 60-minute timeout starts before the credentials step.
-        assert (inputs["name"], inputs["path"], inputs["maxSessionDuration"]) == (name, "/github-actions/", 7200)
+        assert (inputs["name"], inputs["path"], inputs["maxSessionDuration"]) == (name, "/github-actions/", 3600)
     policies = [p for p in bootstrap.of_type("aws:iam/policy:Policy") if p.name != "workload-boundary"]
     assert len(policies) == 12 and all(p.inputs["path"] == "/github-actions/" for p in policies)
     # The workload boundary lives with the roles it bounds (the deploy role may not edit it: test_permissions).
