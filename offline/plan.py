@@ -18,14 +18,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pulumi
+try:
+    import pulumi
 
-from infra.config import POLICY_CONFIG_FILE
-from offline.cost import estimate_planned, format_estimate
-from offline.policy_client import PolicyConfigError, PolicyReport, format_report, run_policy_pack
-from offline.rollout import alternatives, format_rollout, rollout_of
-from offline.runtime import PROJECT_DIR, PlannedStack, StackFileError, evaluate_stack
-from offline.summary import describe, redact
+    from infra.config import POLICY_CONFIG_FILE
+    from offline.cost import estimate_planned, format_estimate
+    from offline.policy_client import PolicyConfigError, PolicyReport, format_report, run_policy_pack
+    from offline.rollout import alternatives, format_rollout, rollout_of
+    from offline.runtime import PROJECT_DIR, PlannedStack, StackFileError, evaluate_stack
+    from offline.summary import describe, redact
+except ModuleNotFoundError as exc:  # another Python than the project's: exit 2 (1 would say "a violation")
+    from ops.environment import missing_dependency
+
+    if __name__ != "__main__" or (cause := missing_dependency(exc)) is None:
+        raise
+    print(f"error: {cause}\n  fix: the plan needs the project's environment: `make plan STACK=<stack>` builds "
+          "it and runs the plan, or run `make venv` and then .venv/bin/python -m offline.plan", file=sys.stderr)
+    sys.exit(2)
 
 BUDGET_POLICY = "monthly-budget"
 

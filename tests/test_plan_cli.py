@@ -127,3 +127,12 @@ def test_help_explains_the_exit_codes_and_every_option(capsys):
                               ("--project-dir PROJECT_DIR", "the Pulumi project"),
                               ("--config KEY=VALUE", "a config value")):
         assert f"{option} {explained}" in out, option
+
+
+def test_another_python_than_the_projects_is_a_usage_error_not_a_violation():
+    """`python3 -m offline.plan` with the machine's Python: exit 1 would read as "a mandatory violation"."""
+    done = subprocess.run([sys.executable, "-S", "-m", "offline.plan", "--stack", "staging"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)  # -S: no site-packages, as a bare python3
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: No module named 'pulumi'") and "Traceback" not in done.stderr
+    assert "make plan STACK=<stack>" in done.stderr
