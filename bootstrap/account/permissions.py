@@ -200,9 +200,10 @@ def _network(scope: Scope) -> list[Grant]:
         # EC2 authorizes a call once per resource it names. The resource a call creates is new (no tags
         # to check yet); each existing resource it names must carry the project's tag (below), so a
         # subnet, route, rule or gateway can never be added to someone else's VPC, table or group.
+        # Created with the project's tag in the same call: untagged, nothing could ever change or delete them.
         Grant("Ec2CreateStandalone", "network", (
             "ec2:CreateVpc", "ec2:CreateInternetGateway", "ec2:AllocateAddress",
-        ), ec2("vpc", "internet-gateway", "elastic-ip"), read=False),
+        ), ec2("vpc", "internet-gateway", "elastic-ip"), read=False, condition=_tagged(scope, "aws:RequestTag")),
         Grant("Ec2CreateSubnets", "network", ("ec2:CreateSubnet",), ec2("subnet"), read=False),
         Grant("Ec2CreateRouteTables", "network", ("ec2:CreateRouteTable",), ec2("route-table"), read=False),
         Grant("Ec2CreateSecurityGroups", "network", ("ec2:CreateSecurityGroup",), ec2("security-group"), read=False),

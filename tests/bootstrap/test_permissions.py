@@ -589,6 +589,10 @@ def test_the_migration_task_runs_only_in_the_projects_cluster(planned, deploy, s
     ("ec2:CreateSubnet", _arn("ec2", "vpc/vpc-0f00"), {"aws:RequestTag/project": "truecaller-backend"}),
     ("ec2:CreateSecurityGroup", _arn("ec2", "vpc/vpc-0f00"), {"aws:RequestTag/project": "truecaller-backend"}),
     ("ec2:CreateNatGateway", _arn("ec2", "subnet/subnet-0f00"), {}),
+    # Created untagged (or for another project), nothing of this role could ever change or delete them.
+    ("ec2:CreateVpc", _arn("ec2", "vpc/vpc-1"), {}),
+    ("ec2:CreateInternetGateway", _arn("ec2", "internet-gateway/igw-1"), {"aws:RequestTag/project": "other-app"}),
+    ("ec2:AllocateAddress", _arn("ec2", "elastic-ip/eipalloc-1"), {}),
     # Tagging a foreign load balancer or target group into scope (then deleting it): AddTags outside
     # a create call needs the project's tag already.
     ("elasticloadbalancing:AddTags", _arn("elasticloadbalancing", "loadbalancer/app/other-app/0a1b"),
