@@ -238,8 +238,12 @@ def configure(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
     names = [p.name for p in info.policies]
     stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(stack=planned.stack, project=planned.project))
     if config:
-        request = policy_config_request(config, names, policy_defaults(info))
-        problems = policy_config_problems(request, info)
+        # A misspelt policy and a bad value of another are reported together: one round of fixes.
+        unknown = [_unknown_policy(name, names) for name in sorted(set(config) - set(names) - {"all"})] \
+            if isinstance(config, Mapping) else []
+        known = {k: v for k, v in config.items() if k in names or k == "all"} if unknown else config
+        request = policy_config_request(known, names, policy_defaults(info))
+        problems = unknown + policy_config_problems(request, info)
         if problems:
             raise PolicyConfigError("; ".join(problems))
         stub.Configure(request)

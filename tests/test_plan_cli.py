@@ -99,12 +99,14 @@ def test_a_policy_config_the_pack_would_reject_is_a_usage_error(tmp_path, capsys
     # say "a mandatory violation", so a config mistake is 2, with the file and the fix, not a traceback.
     # (Each kind of mistake: tests/policies/test_protocol.py.)
     mistaken = tmp_path / "mistaken.json"
-    mistaken.write_text('{"monthly-budget": {"maxMonthlyUsd": "lots"}, "log-retention": {"retentionDays": 10}}')
+    mistaken.write_text('{"monthly-budget": {"maxMonthlyUsd": "lots"}, "log-retention": {"retentionDays": 10},'
+                        ' "alb-hardenng": "advisory"}')
     assert main(["--stack", "staging", "--policy-config", str(mistaken)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: the policy pack config {mistaken}: ")
     assert "monthly-budget.maxMonthlyUsd: 'lots' is not of type 'number'" in err  # every problem, not the first
     assert "log-retention.retentionDays: 10 is not one of" in err
+    assert "the pack has no policy 'alb-hardenng': did you mean 'alb-hardening'?" in err
     assert "Traceback" not in err
 
 
