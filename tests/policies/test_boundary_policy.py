@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
-from offline.policy_client import PolicyPackServer, policy_config_request, policy_defaults
+from offline.policy_client import policy_config_request, policy_defaults
 from tests.policies.protocol import R, analyze, of
 
 ROLE = "aws:iam/role:Role"
@@ -24,11 +24,6 @@ def role(name: str, **props) -> R:
     return R(ROLE, name, {"assumeRolePolicy": TRUST, "path": "/truecaller-backend/", **props})
 
 
-@pytest.fixture(scope="module")
-def stub():
-    with PolicyPackServer(env={"PULUMI_PROJECT": "demo",
-                               "PULUMI_CONFIG": json.dumps({"aws:region": "eu-central-1"})}) as analyzer:
-        yield analyzer
 
 
 BAD = [

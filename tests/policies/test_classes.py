@@ -25,18 +25,6 @@ DIGEST = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/app@sha256:" + "a" * 6
 PLAIN_START = {"start": "node dist/src/main", "build": "tsc"}
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("project")
-    (root / "Pulumi.yaml").write_text("name: demo\nruntime: python\n")
-    return root
-
-
-@pytest.fixture(scope="module")
-def stub(project):
-    with PolicyPackServer(env={"PULUMI_PROJECT_DIR": str(project), "PULUMI_PROJECT": "demo",
-                               "PULUMI_CONFIG": json.dumps({"aws:region": "eu-central-1"})}) as analyzer:
-        yield analyzer
 
 
 def write(folder: Path, files: dict[str, str]) -> None:

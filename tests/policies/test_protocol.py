@@ -14,7 +14,6 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from offline.policy_client import (
     PACK_DIR,
     PolicyConfigError,
-    PolicyPackServer,
     analyze,
     policy_config_problems,
     policy_config_request,
@@ -30,10 +29,6 @@ EXAMPLE_CONFIG = PACK_DIR / "policy-config.example.json"
 ROOT = PACK_DIR.parent
 
 
-@pytest.fixture(scope="module")
-def stub():
-    with PolicyPackServer() as analyzer:
-        yield analyzer
 
 
 def secret(value):
