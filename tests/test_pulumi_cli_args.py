@@ -26,7 +26,7 @@ def ci_policy_pack_config() -> str:
     (command,) = [shlex.split(s["run"]) for s in job["steps"] if "pulumi preview" in s.get("run", "")]
     return str(ROOT / command[command.index("--policy-pack-config") + 1])
 
-FAKE_PULUMI = """#!{python}
+FAKE_PULUMI = """#!{python} -S
 import json, os, sys
 args = [a for a in sys.argv[1:] if a != "--non-interactive"]
 with open(os.environ["FAKE_PULUMI_LOG"], "a") as log:

@@ -329,7 +329,7 @@ def test_pull_requests_preview_in_aws_only_the_stacks_the_preview_role_may_decry
 
 # --------------------------------------------------------------------------- the comment job, run for real
 
-FAKE_GH = """#!{python}
+FAKE_GH = """#!{python} -S
 # `gh api` as the comment job uses it: comments from $FAKE_GH_COMMENTS, --jq through the real jq,
 # writes recorded in $FAKE_GH_LOG.
 import json, os, subprocess, sys
@@ -432,7 +432,7 @@ HEAD_SHA = "0123456789abcdef0123456789abcdef01234567"
 # What `make venv` (uv sync --locked) prints when pyproject.toml changed without `make lock` (uv 0.13.8).
 STALE_LOCK = ("error: The lockfile at `uv.lock` needs to be updated, but `--locked` was provided.\n\n"
               "hint: To update the lockfile, run `uv lock`.\nmake: *** [Makefile:71: venv] Error 1\n")
-FAKE_MAKE = """#!{python}
+FAKE_MAKE = """#!{python} -S
 # make as the plan step calls it: `make venv` (creates .venv/bin/python, or exits $FAKE_VENV_EXIT with uv's
 # message and no .venv) and `make -C .base plan-json` (prints the base's plan). Calls are recorded in $FAKE_LOG.
 import json, os, shutil, sys
@@ -450,7 +450,7 @@ assert args[:4] == ["--no-print-directory", "-C", ".base", "plan-json"], args
 sys.stdout.write(open(os.environ["FAKE_BASE_PLAN"]).read())
 """
 # `.venv/bin/python -m offline.plan ... --json`: a plan document on stdout and the plan's exit status.
-FAKE_PLAN = """#!{python}
+FAKE_PLAN = """#!{python} -S
 import json, os, sys
 with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(json.dumps([".venv/bin/python", *sys.argv[1:]]) + "\\n")

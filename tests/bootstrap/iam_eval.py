@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 
@@ -23,9 +24,14 @@ def as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+@cache
+def _wildcard_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+    return re.compile(regex, 0 if case_sensitive else re.IGNORECASE)
+
+
+def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+    return _wildcard_regex(pattern, case_sensitive).fullmatch(value) is not None
 
 
 def _values(context: Mapping[str, Any], key: str) -> list[str] | None:

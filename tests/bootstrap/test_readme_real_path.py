@@ -93,7 +93,7 @@ def test_each_stack_is_initialised_with_its_own_key_from_the_bootstraps_output()
 
 # Every external command of the block, as a stand-in: records its words (and for `pulumi config set`, what it
 # read on stdin) and prints what the real one prints where the block reads it.
-STAND_IN = """#!{python}
+STAND_IN = """#!{python} -S
 import json, os, sys
 name, args = os.path.basename(sys.argv[0]), sys.argv[1:]
 stdin = sys.stdin.read() if name == "pulumi" and args[:2] == ["config", "set"] else None
