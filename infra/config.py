@@ -550,7 +550,7 @@ def secret_problems(values: Mapping[str, Any], secret_config, project: str, stac
         return problems, secret_values
     for config_key in SECRET_CONFIG_KEYS:
         value, stored_as_secret = (secret_config or {}).get(config_key, (None, False))
-        fix = f"pulumi config set --secret {config_key} '<value>' -s {stack}"
+        fix = f"pulumi config set --secret {config_key} -s {stack}  (the CLI asks for the value without echoing it)"
         if value is None:
             problems.append(
                 f"{project}:{config_key} is not set (secretsMode is 'managed'). Fix: {fix} "

@@ -32,8 +32,8 @@ def unknown_key_problems(keys: Iterable[str], *, known: Collection[str], secret:
         hint, fix = "", f"pulumi config rm {key} -s {stack}"
         if closest:
             hint = f"did you mean '{closest}'? "
-            # A secret's value is quoted: it may hold characters the shell would otherwise read.
-            setting = f"--secret {closest} '<value>'" if closest in secret else f"{closest} <value>"
+            # A secret's value is asked for by the CLI (no echo), never typed into the shell's history.
+            setting = f"--secret {closest}" if closest in secret else f"{closest} <value>"
             fix += f" && pulumi config set {setting} -s {stack}"
         problems.append(f"{project}:{key} in Pulumi.{stack}.yaml is not a setting of this program: {hint}Fix: {fix}")
     return problems

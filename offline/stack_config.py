@@ -137,6 +137,6 @@ def with_placeholder_secrets(
             placeholders.append(key)
             notes.append(
                 f"secret {key} is not set (planned with a placeholder): "
-                f"pulumi config set --secret {key} '<value>' -s {stack}"
+                f"pulumi config set --secret {key} -s {stack} (the CLI asks for the value without echoing it)"
             )
     return StackConfig(project, config, sorted(set(secret_keys)), placeholders, notes)

@@ -36,7 +36,7 @@ def check_identity(aws: Aws) -> Check:
 
 def check_secret(aws: Aws, key: str, name: str, stack: str) -> Check:
     config_key = SECRET_CONFIG_KEYS.get(key, key)
-    fix = (f"pulumi config set --secret {config_key} '<value>' -s {stack} && pulumi up -s {stack}  "
+    fix = (f"pulumi config set --secret {config_key} -s {stack} (it asks for the value) && pulumi up -s {stack}  "
            f"(secretsMode external: aws secretsmanager put-secret-value --secret-id {name} --secret-string ...)")
     label = f"secret {name}"
     try:

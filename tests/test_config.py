@@ -342,7 +342,7 @@ def test_a_mistyped_secret_key_is_moved_with_set_secret(key, secret):
     (problem,) = problems_of({}, stack="staging", unknown_keys=[key])
     assert problem == (f"truecaller-backend:{key} in Pulumi.staging.yaml is not a setting of this program: "
                        f"did you mean '{secret}'? Fix: pulumi config rm {key} -s staging && "
-                       f"pulumi config set --secret {secret} '<value>' -s staging")
+                       f"pulumi config set --secret {secret} -s staging")
 
 
 def test_known_and_secret_keys_are_not_unknown():
@@ -390,7 +390,7 @@ def test_one_problem_is_reported_in_the_singular():
 
 def test_missing_managed_secret_names_the_exact_command():
     (problem,) = problems_of({}, secrets=dict(GOOD_SECRETS, jwtSecret=(None, False)))
-    assert "pulumi config set --secret jwtSecret '<value>' -s prod" in problem
+    assert "pulumi config set --secret jwtSecret -s prod  (the CLI asks for the value without echoing it)" in problem
     assert "secretsMode external" in problem
 
 

@@ -24,7 +24,7 @@ def test_plan_lists_resources_with_their_key_settings(capsys):
         "truecaller-backend/prod/database-url recoveryWindow=30d protect=True [protected]",
         "cmd=npx prisma migrate deploy",
         "health=/api/health matcher=200",
-        "pulumi config set --secret databaseUrl '<value>' -s prod",
+        "pulumi config set --secret databaseUrl -s prod (the CLI asks for the value without echoing it)",
     ):
         assert expected in out, expected
     assert SECRET_PLACEHOLDER not in out

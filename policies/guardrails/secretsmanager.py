@@ -23,7 +23,7 @@ def _version_not_empty(args, report_violation):
     if value is None or not str(value).strip():
         report_violation(
             "The secret version's value is empty or blank; tasks fail to start with ResourceInitializationError. "
-            "Fix: set the value (pulumi config set --secret <key> '<value>')."
+            "Fix: set the value (pulumi config set --secret <key>: the CLI asks for it without echoing it)."
         )
 
 

@@ -80,7 +80,7 @@ def test_preflight_reports_a_missing_secret_with_its_fix(world, outputs_file):
     code, out = run(["preflight", "-s", STACK, "--outputs", str(outputs_file)], world)
     assert code == 1
     assert "does not exist" in failing(out, "jwt-secret")
-    assert f"pulumi config set --secret jwtSecret '<value>' -s {STACK}" in out.text
+    assert f"pulumi config set --secret jwtSecret -s {STACK} (it asks for the value)" in out.text
 
 
 def test_preflight_reports_a_secret_scheduled_for_deletion(world, outputs_file):

@@ -490,8 +490,8 @@ def test_secret_version_value(props, ok):
     assert (found == []) is ok
     if not ok:
         assert found == ["The secret version's value is empty or blank; tasks fail to start with "
-                         "ResourceInitializationError. Fix: set the value (pulumi config set --secret <key> "
-                         "'<value>')."]
+                         "ResourceInitializationError. Fix: set the value (pulumi config set --secret <key>: "
+                         "the CLI asks for it without echoing it)."]
 
 
 # ----------------------------------------------------------------------------- tags
