@@ -128,11 +128,13 @@ pulumi.export("repositoryVariables", {
 })
 # For people, not for CI: `pulumi login`, and `pulumi stack init <stack> --secrets-provider` with each
 # stack's own key.
+def awskms(alias_name: pulumi.Input[str]) -> pulumi.Output[str]:
+    """`pulumi stack init --secrets-provider` for a key alias of this region."""
+    return pulumi.Output.concat("awskms://", alias_name, "?region=", region)
+
+
 pulumi.export("backendUrl", backend_url)
-pulumi.export("secretsProviders", {
-    stack: pulumi.Output.concat("awskms://", alias, "?region=", region)
-    for stack, alias in secrets_keys.alias_names.items()
-})
+pulumi.export("secretsProviders", {stack: awskms(alias) for stack, alias in secrets_keys.alias_names.items()})
 # Only for the bootstrap's own stack, if its state moves into the bucket (README): the CI roles may use
 # the state key only through S3, and read no bootstrap state.
-pulumi.export("bootstrapSecretsProvider", pulumi.Output.concat("awskms://", key.alias_name, "?region=", region))
+pulumi.export("bootstrapSecretsProvider", awskms(key.alias_name))

@@ -28,13 +28,14 @@ try:
     from offline.runtime import PROJECT_DIR, PlannedStack, StackFileError, evaluate_stack
     from offline.summary import describe, redact
 except ModuleNotFoundError as exc:  # another Python than the project's: exit 2 (1 would say "a violation")
-    from ops.environment import missing_dependency
+    from ops import environment
 
-    if __name__ != "__main__" or (cause := missing_dependency(exc)) is None:
+    if __name__ != "__main__" or (cause := environment.missing_dependency(exc)) is None:
         raise
-    print(f"error: {cause}\n  fix: the plan needs the project's environment: `make plan STACK=<stack>` builds "
-          "it and runs the plan, or run `make venv` and then .venv/bin/python -m offline.plan", file=sys.stderr)
-    sys.exit(2)
+    print(environment.render(cause, "the plan needs the project's environment: `make plan STACK=<stack>` builds "
+                                    "it and runs the plan, or run `make venv` and then .venv/bin/python -m "
+                                    "offline.plan"), file=sys.stderr)
+    sys.exit(environment.EXIT_WRONG_ENVIRONMENT)
 
 BUDGET_POLICY = "monthly-budget"
 

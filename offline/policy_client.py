@@ -88,9 +88,9 @@ def policy_config_request(config: Mapping[str, Any], policy_names: list[str],
     sent, and one without a level keeps the mandatory default of this pack."""
     if not isinstance(config, Mapping):
         raise PolicyConfigError(f"{json.dumps(config)[:60]} is not a JSON object of policy names")
-    unknown = sorted(set(config) - set(policy_names) - {"all"})
+    unknown = unknown_policy_problems(config, policy_names)
     if unknown:
-        raise PolicyConfigError("; ".join(_unknown_policy(name, policy_names) for name in unknown))
+        raise PolicyConfigError("; ".join(unknown))
     levels: dict[str, int] = {name: level for name, (level, _props) in (defaults or {}).items()}
     properties: dict[str, dict[str, Any]] = {name: dict(props) for name, (_level, props) in (defaults or {}).items()}
     every = config.get("all")
@@ -118,10 +118,14 @@ def policy_config_request(config: Mapping[str, Any], policy_names: list[str],
     return analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=entries)
 
 
-def _unknown_policy(name: str, policy_names: list[str]) -> str:
-    close = difflib.get_close_matches(name, policy_names, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"the pack's policies are {', '.join(policy_names)}"
-    return f"the pack has no policy {name!r}: {hint}"
+def unknown_policy_problems(config: Mapping[str, Any], policy_names: list[str]) -> list[str]:
+    """One problem per entry of the config that names no policy of the pack ("all" aside), with the closest."""
+    problems = []
+    for name in sorted(set(config) - set(policy_names) - {"all"}):
+        close = difflib.get_close_matches(name, policy_names, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"the pack's policies are {', '.join(policy_names)}"
+        problems.append(f"the pack has no policy {name!r}: {hint}")
+    return problems
 
 
 def policy_config_problems(request: analyzer_pb2.ConfigureAnalyzerRequest,
@@ -239,8 +243,7 @@ def configure(stub: analyzer_pb2_grpc.AnalyzerStub, planned: PlannedStack,
     stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(stack=planned.stack, project=planned.project))
     if config:
         # A misspelt policy and a bad value of another are reported together: one round of fixes.
-        unknown = [_unknown_policy(name, names) for name in sorted(set(config) - set(names) - {"all"})] \
-            if isinstance(config, Mapping) else []
+        unknown = unknown_policy_problems(config, names) if isinstance(config, Mapping) else []
         known = {k: v for k, v in config.items() if k in names or k == "all"} if unknown else config
         request = policy_config_request(known, names, policy_defaults(info))
         problems = unknown + policy_config_problems(request, info)

@@ -27,6 +27,7 @@ def missing_dependency(exc: BaseException) -> str | None:
     return f"No module named {exc.name!r}: {sys.executable} lacks the packages of the project's environment"
 
 
-def render(cause: str) -> str:
-    """Failure.render's layout (ops.errors), for the one failure that happens before ops.errors is importable."""
-    return f"error: {cause}\n  fix: {ENVIRONMENT_FIX}"
+def render(cause: str, fix: str = ENVIRONMENT_FIX) -> str:
+    """Failure.render's layout (ops.errors), for the one failure that happens before ops.errors is importable
+    (and for `python -m offline.plan`, with its own fix)."""
+    return f"error: {cause}\n  fix: {fix}"
